@@ -1,0 +1,25 @@
+// The subcommands of `sdn`: each takes the arguments after its name and returns an exit code
+// (core/exit_codes.hpp). One file per command family wires config -> components; no logic lives here.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace sdn::cli {
+
+using Args = std::vector<std::string>;
+
+struct Command {
+  const char* name;
+  const char* summary;
+  int (*run)(const Args& args);
+};
+
+// Every command, in the order `sdn --help` lists them.
+const std::vector<Command>& commands();
+
+int run_synth(const Args& args);   // cmd_synth.cpp
+int run_pack(const Args& args);    // cmd_pack.cpp
+int run_bench(const Args& args);   // cmd_bench.cpp
+
+}  // namespace sdn::cli
