@@ -20,6 +20,9 @@ const std::vector<Command>& commands();
 
 int run_synth(const Args& args);   // cmd_synth.cpp
 int run_pack(const Args& args);    // cmd_pack.cpp
-int run_bench(const Args& args);   // cmd_bench.cpp
+int run_bench(const Args& args);   // cmd_bench.cpp: dispatches to the bench_* functions below
+
+// Benchmarks (`sdn bench NAME`), one file each.
+int bench_loader(const Args& args);  // bench_loader.cpp
 
 }  // namespace sdn::cli
