@@ -7,6 +7,7 @@ find_package(HDF5 REQUIRED COMPONENTS C)
 find_package(PNG REQUIRED)
 find_package(JPEG REQUIRED)
 find_package(MPI REQUIRED COMPONENTS CXX)
+find_package(nlohmann_json 3 REQUIRED)
 
 find_package(Torch QUIET)
 if(NOT Torch_FOUND)

@@ -179,6 +179,42 @@ bool exists(hid_t loc, const std::string& path) {
   return true;
 }
 
+void write_strings(hid_t loc, const std::string& name, const std::vector<std::string>& values) {
+  auto t = string_type();
+  auto ds = create_dataset(loc, name, t, {values.size()});
+  std::vector<const char*> ptrs;
+  for (const auto& v : values) ptrs.push_back(v.c_str());
+  if (!values.empty()) write_all(ds, t, ptrs.data(), "dataset " + name);
+}
+
+std::vector<std::string> read_strings(hid_t loc, const std::string& name, const std::string& file) {
+  auto ds = open_dataset(loc, name, file);
+  const std::string what = file + ": dataset " + name;
+  if (stored_type_class(ds) != H5T_STRING) throw Error(what + " is not a string dataset");
+  auto n = dims(ds);
+  std::vector<char*> ptrs(n.empty() ? 0 : n[0], nullptr);
+  auto t = string_type();
+  if (!ptrs.empty()) read_all(ds, t, ptrs.data(), what);
+  std::vector<std::string> out;
+  for (char* p : ptrs) out.emplace_back(p ? p : "");
+  Hid space(SDN_H5_CHECK(H5Dget_space(ds), what));
+  if (!ptrs.empty()) H5Dvlen_reclaim(t, space, H5P_DEFAULT, ptrs.data());
+  return out;
+}
+
+std::string read_string_at(hid_t loc, const std::string& name, hsize_t index, const std::string& file) {
+  auto ds = open_dataset(loc, name, file);
+  const std::string what = file + ": dataset " + name;
+  if (stored_type_class(ds) != H5T_STRING) throw Error(what + " is not a string dataset");
+  auto t = string_type();
+  char* p = nullptr;
+  read_rows(ds, t, index, 1, &p, what);
+  std::string out = p ? p : "";
+  Hid mem(SDN_H5_CHECK(H5Screate_simple(1, std::vector<hsize_t>{1}.data(), nullptr), what));
+  H5Dvlen_reclaim(t, mem, H5P_DEFAULT, &p);
+  return out;
+}
+
 Hid create_group(hid_t loc, const std::string& name) {
   return Hid(SDN_H5_CHECK(H5Gcreate2(loc, name.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), "group " + name));
 }

@@ -62,6 +62,10 @@ void read_all(hid_t dataset, hid_t mem_type, void* data, const std::string& what
 void write_rows(hid_t dataset, hid_t mem_type, hsize_t first, hsize_t count, const void* data, const std::string& what);
 void read_rows(hid_t dataset, hid_t mem_type, hsize_t first, hsize_t count, void* data, const std::string& what);
 bool exists(hid_t loc, const std::string& path);
+// 1-D datasets of variable-length UTF-8 strings.
+void write_strings(hid_t loc, const std::string& name, const std::vector<std::string>& values);
+std::vector<std::string> read_strings(hid_t loc, const std::string& name, const std::string& file_for_errors);
+std::string read_string_at(hid_t loc, const std::string& name, hsize_t index, const std::string& file_for_errors);
 Hid create_group(hid_t loc, const std::string& name);
 
 // Attributes (scalars, strings and string lists) on a file, group or dataset.

@@ -17,6 +17,13 @@ struct LogOptions {
 // (Re)configures the default logger; call after set_process_identity(). Throws UsageError on a bad level.
 void init(const LogOptions& options);
 
+// Console-only logging at `level`.
+inline void init(const std::string& level) {
+  LogOptions o;
+  o.level = level;
+  init(o);
+}
+
 // Accepted level names, for config validation.
 bool is_valid_level(const std::string& level);
 
