@@ -1,0 +1,90 @@
+// Pure planning: from the work of a stage, a per-GPU throughput, a scaling curve and a cluster profile to
+// candidate job shapes (partition x GPUs x time limit) with chunk counts, wall time, service units and the
+// expected finish. No I/O: `now` and probed start times come in as values, so every number is testable.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "slurm/cluster_profile.hpp"
+#include "slurm/stage_work.hpp"
+
+namespace sdn::slurm {
+
+// Parallel efficiency per GPU count ("1:1,2:0.95,4:0.9"): throughput(g) = g x per-GPU rate x at(g).
+struct Scaling {
+  std::vector<std::pair<int, double>> points;  // sorted by GPU count
+  // Piecewise linear in log2(g) between points, held constant beyond the ends.
+  double at(int gpus) const;
+};
+std::string parse_scaling(const std::string& text, Scaling& out);  // error text, "" on success
+std::string format_scaling(const Scaling& s);
+
+struct Shape {
+  std::string partition;
+  int nodes = 1;
+  int gpus = 1;  // total over all nodes
+  int gpus_per_node = 1;
+  std::int64_t walltime_s = 0;
+};
+
+struct PlanInputs {
+  StageWork work;
+  double images_per_s_per_gpu = 0;  // measured on one GPU at work.per_gpu_batch
+  Scaling scaling;
+  double ckpt_seconds = 30;         // measured time of one checkpoint save
+  std::int64_t now = 0;             // seconds since the epoch
+  std::vector<std::string> partitions;  // restrict to these (empty: all)
+  std::vector<int> gpu_counts;          // restrict to these (empty: all the partition allows)
+  std::int64_t walltime_s = 0;          // job time limit (0: each partition's maximum)
+};
+
+struct Candidate {
+  Shape shape;
+  bool feasible = true;
+  std::string why_not;              // set when !feasible
+  int accumulation = 1;             // micro-batches per optimiser step on each rank
+  double images_per_s = 0;
+  double steps_per_s = 0;
+  std::int64_t grace_s = 0;         // --signal lead time
+  std::int64_t chunk_useful_s = 0;  // training seconds per chunk
+  std::int64_t compute_s = 0;       // pure training time of the whole stage
+  int chunks = 0;
+  std::int64_t elapsed_s = 0;       // first chunk start to completion, including start-ups and gaps
+  double billed_gpu_hours = 0;
+  double service_units = 0;
+  std::int64_t start_time = 0;      // expected start of the first chunk
+  std::int64_t finish_time = 0;
+  bool probed = false;              // start_time came from `sbatch --test-only`
+};
+
+// Seconds before the time limit at which USR2 must arrive: twice the measured checkpoint time, one step (the
+// trainer stops at a step boundary), 30 s because slurmctld checks signals only every 30 s (it can be late),
+// and 15 s for the job script to record the chunk and requeue.
+std::int64_t signal_grace_s(double ckpt_seconds, double step_seconds);
+
+// Chunks the guard allows before it stops a run as a loop: the plan plus slack for preemptions and node failures.
+int max_chunks_for(int planned_chunks);
+
+// Every shape the partitions allow (respecting the filters), in profile order then GPU count.
+std::vector<Shape> candidate_shapes(const ClusterProfile& cluster, const PlanInputs& in);
+
+// Evaluates one shape whose first chunk starts at `first_start`.
+Candidate evaluate_shape(const ClusterProfile& cluster, const PlanInputs& in, const Shape& shape,
+                         std::int64_t first_start);
+
+// All candidates, each starting at now + the partition's queue_wait guess.
+std::vector<Candidate> plan_candidates(const ClusterProfile& cluster, const PlanInputs& in);
+
+// Index of the feasible candidate with the earliest finish (ties: fewer service units, then fewer GPUs); -1 if none.
+int pick_best(const std::vector<Candidate>& candidates);
+
+// The side-by-side table printed by `sdn plan` (times relative to in.now; `best` marked with '*').
+std::string format_plan_table(const PlanInputs& in, const std::vector<Candidate>& candidates, int best);
+
+// "1d 02:03" / "02:03:04" for durations in tables.
+std::string format_span(std::int64_t seconds);
+
+}  // namespace sdn::slurm

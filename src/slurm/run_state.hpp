@@ -1,0 +1,72 @@
+// What the journal says about a run (chunks, progress, how it ended) and the guard decisions the job scripts
+// act on. Pure functions of the journal events and the newest checkpoint step, so the loop guards (restart
+// budget, no progress, cancel) are unit-tested without Slurm.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/journal.hpp"
+
+namespace sdn::slurm {
+
+struct ChunkRecord {
+  std::string job_id;
+  int restart = 0;
+  std::string node;
+  double start = 0;
+  double end = 0;                  // 0: no chunk_end recorded (yet, or the job was killed)
+  std::int64_t step_start = 0;     // newest checkpoint step when the chunk started
+  std::int64_t step_end = -1;
+  int exit_code = -1;
+  std::string action;              // continue | done | stop | lost
+  std::string reason;
+};
+
+struct ProgressPoint {
+  double time = 0;
+  std::int64_t step = 0;
+  double loss = 0;
+  double images_per_s = 0;
+};
+
+struct RunState {
+  std::vector<ChunkRecord> chunks;
+  std::vector<ProgressPoint> progress;
+  std::int64_t total_steps = 0;          // from progress events (0: unknown)
+  double ckpt_seconds_max = 0;           // slowest checkpoint save reported by the trainer
+  // The latest submission: chunks after it count against the restart budget; a stop before it is history.
+  double submit_time = 0;
+  std::string mode;
+  std::vector<std::string> job_ids;
+  int chunks_since_submit = 0;
+  bool cancelled = false;                // `sdn cancel` after the latest submit
+  double cancel_time = 0;
+  bool complete = false;                 // a run_end "complete" anywhere: the run never trains again
+  bool stopped = false;                  // a run_end after the latest submit
+  std::string end_reason;                // complete | failure | no_progress | max_chunks | cancelled | ...
+  std::string end_message;
+  double end_time = 0;
+  std::string last_train_end;            // reason of the trainer's last train_end event
+};
+
+RunState summarize(const std::vector<journal::Event>& events);
+
+struct Decision {
+  std::string action;   // chunk start: run | done | stop;  chunk end: continue | done | stop
+  std::string reason;   // machine word: complete, failure, no_progress, max_chunks, cancelled, stopped, lost
+  std::string message;  // one sentence for logs and `sdn status`
+};
+
+// Before training: refuse finished/stopped/cancelled runs, enforce the chunk budget, and apply the
+// no-progress rule to a previous chunk that was killed without recording its end.
+Decision decide_chunk_start(const RunState& state, int max_chunks, std::int64_t latest_step);
+
+// After the trainer exited with `exit_code`: 0 done; 3 continue only if a newer checkpoint exists; else stop.
+Decision decide_chunk_end(const RunState& state, int exit_code, std::int64_t latest_step);
+
+// The step in a RUN/ckpt/latest pointer ("step-00001200.h5" -> 1200); -1 if it is not such a name.
+std::int64_t parse_latest_pointer(const std::string& text);
+
+}  // namespace sdn::slurm

@@ -1,0 +1,29 @@
+// The amount of work in one training stage, read from the few keys of a stage config that planning needs
+// (total steps, global batch, batch per GPU). The trainer owns the full schema; this reader ignores the rest.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "slurm/ini_doc.hpp"
+
+namespace sdn::slurm {
+
+struct StageWork {
+  std::string stage;            // stage name, for job names and tables
+  std::int64_t total_steps = 0;  // optimiser steps of the whole stage
+  int global_batch = 0;         // images per optimiser step, over all ranks (kept fixed by accumulation)
+  int per_gpu_batch = 0;        // images per forward/backward on one GPU
+  std::int64_t total_images() const { return total_steps * global_batch; }
+};
+
+// Keys read (the trainer's names; see docs/expanse.md "Planning"):
+//   [stage] name                                    optional, defaults to the file name
+//   [train] steps   or   [train] epochs x [train] iterations_per_epoch
+//   [train] global_batch                            images per optimiser step over all ranks
+//   [train] batch_per_rank                          images per rank (= per GPU) per forward/backward
+// Fields set (> 0) in `given` (command-line overrides) are taken as they are and not required in the file.
+// Throws one UsageError listing every missing or malformed key with file:line.
+StageWork read_stage_work(IniDoc doc, const StageWork& given = {});
+
+}  // namespace sdn::slurm

@@ -1,0 +1,36 @@
+// What `sdn status` shows: a pure rendering of the plan, the journal summary, the queue and the newest
+// checkpoint (progress bar, current job, per-chunk history, throughput, ETA, last loss, why a run stopped),
+// and the `--plot` images (loss curve, job timeline) as standalone SVG text.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "slurm/run_dir.hpp"
+#include "slurm/run_state.hpp"
+#include "slurm/scheduler.hpp"
+
+namespace sdn::slurm {
+
+struct StatusInputs {
+  std::string run_dir;
+  RunPlan plan;
+  RunState state;
+  std::vector<QueueEntry> queue;   // live jobs of this run
+  std::int64_t latest_step = 0;    // from RUN/ckpt/latest
+  double now = 0;
+};
+
+// One word: complete | stopped | cancelled | running | pending | stalled | planned.
+std::string run_phase(const StatusInputs& in);
+
+std::string render_status(const StatusInputs& in);
+
+// Training steps per second over the newest chunk's progress events (0 if fewer than two).
+double recent_steps_per_s(const RunState& state);
+
+std::string render_loss_svg(const RunState& state);
+std::string render_timeline_svg(const RunState& state, double now);
+
+}  // namespace sdn::slurm
