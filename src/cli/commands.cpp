@@ -8,6 +8,12 @@ const std::vector<Command>& commands() {
       {"synth", "write a synthetic dataset in the vKITTI 1.3.1 or 2.0.3 layout", run_synth},
       {"pack", "pack a vKITTI tree (either layout) into HDF5 shards", run_pack},
       {"bench", "benchmarks: loader", run_bench},
+      {"plan", "plan a stage on a Slurm cluster: job shapes, chunks, SUs, finish; write the run dir", run_plan},
+      {"submit", "submit a planned run (self-requeueing job or dependency chain)", run_submit},
+      {"status", "show a run: progress, jobs, chunks, images/s, ETA, loss; --plot, --follow", run_status},
+      {"cancel", "cancel a run's jobs (the trainer checkpoints; submit resumes)", run_cancel},
+      {"journal", "append to a run's journal (used by the job scripts)", run_journal},
+      {"cluster", "embedded local Slurm cluster: up | down | status; modulefiles", run_cluster},
   };
   return table;
 }

@@ -21,6 +21,13 @@ const std::vector<Command>& commands();
 int run_synth(const Args& args);   // cmd_synth.cpp
 int run_pack(const Args& args);    // cmd_pack.cpp
 int run_bench(const Args& args);   // cmd_bench.cpp: dispatches to the bench_* functions below
+// Slurm driver (sdn_slurm): planning, run management, job-script bookkeeping, the embedded cluster.
+int run_plan(const Args& args);     // cmd_plan.cpp
+int run_submit(const Args& args);   // cmd_run.cpp
+int run_status(const Args& args);   // cmd_run.cpp
+int run_cancel(const Args& args);   // cmd_run.cpp
+int run_journal(const Args& args);  // cmd_journal.cpp: used by the generated job scripts
+int run_cluster(const Args& args);  // cmd_cluster.cpp
 
 // Benchmarks (`sdn bench NAME`), one file each.
 int bench_loader(const Args& args);  // bench_loader.cpp

@@ -42,6 +42,12 @@ std::string shell_quote(const std::string& s) {
   return out + "'";
 }
 
+std::string shell_quote_expand(const std::string& s) {
+  std::string out = "\"";
+  for (char ch : s) out += (ch == '"' || ch == '\\' || ch == '`') ? std::string("\\") + ch : std::string(1, ch);
+  return out + "\"";
+}
+
 std::vector<std::string> validate_job_spec(const JobSpec& s) {
   std::vector<std::string> e;
   if (!safe_path(s.run_dir) || s.run_dir[0] != '/')
@@ -110,7 +116,7 @@ std::string render_sbatch(const JobSpec& s) {
   if (s.module_reset || !s.module_use.empty() || !s.modules.empty()) {
     line("# The module set of the sdn module file and the galyleo notebook (Lmod).");
     if (s.module_reset) line("module reset");
-    for (const auto& u : s.module_use) line("module use " + shell_quote(u));
+    for (const auto& u : s.module_use) line("module use " + shell_quote_expand(u));
     if (!s.modules.empty()) {
       std::vector<std::string> q;
       for (const auto& m : s.modules) q.push_back(shell_quote(m));
@@ -120,7 +126,7 @@ std::string render_sbatch(const JobSpec& s) {
   line("export OMP_NUM_THREADS=${SLURM_CPUS_PER_TASK:-1}");
   for (const auto& e : s.env) {
     auto eq = e.find('=');
-    line("export " + e.substr(0, eq) + "=" + shell_quote(e.substr(eq + 1)));
+    line("export " + e.substr(0, eq) + "=" + shell_quote_expand(e.substr(eq + 1)));
   }
   line("");
   if (chain) {

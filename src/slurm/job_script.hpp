@@ -43,5 +43,7 @@ std::string render_sbatch(const JobSpec& spec);
 
 // POSIX single-quoting for values placed in the script body.
 std::string shell_quote(const std::string& s);
+// Double-quoting that keeps $VAR expansion (paths like /expanse/lustre/scratch/$USER), nothing else.
+std::string shell_quote_expand(const std::string& s);
 
 }  // namespace sdn::slurm

@@ -1,0 +1,309 @@
+// `sdn plan`: stage config + cluster profile + measured throughput -> candidate job shapes (optionally probed
+// with `sbatch --test-only`), the chosen one's job script, and a run directory. Nothing outside RUN is written.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <climits>
+#include <cmath>
+#include <cstdio>
+#include <ctime>
+
+#include "cli/commands.hpp"
+#include "core/error.hpp"
+#include "core/exit_codes.hpp"
+#include "core/fs.hpp"
+#include "core/journal.hpp"
+#include "core/options.hpp"
+#include "slurm/galyleo.hpp"
+#include "slurm/job_script.hpp"
+#include "slurm/plan.hpp"
+#include "slurm/run_dir.hpp"
+#include "slurm/scheduler.hpp"
+#include "slurm/throughput.hpp"
+
+namespace sdn::cli {
+namespace {
+
+using namespace sdn::slurm;
+
+struct PlanConfig {
+  std::string stage;
+  std::string cluster = "local";
+  std::string run_dir;
+  std::string mode = "requeue";
+  double it_per_s = 0;
+  double images_per_s = 0;
+  std::string throughput;
+  std::string scaling = "1:1,2:0.95,4:0.9,8:0.85,16:0.8";
+  double ckpt_seconds = 0;
+  std::vector<std::string> partitions;
+  std::vector<int> gpus;
+  std::string walltime;
+  std::string account;
+  bool probe = false;
+  bool galyleo = false;
+  bool dry_run = false;
+  bool force = false;
+  int max_chunks = 0;
+  int chain_jobs = 0;
+  std::int64_t steps = 0;
+  int global_batch = 0;
+  int batch_per_rank = 0;
+  std::string train_command;
+  std::string sdn_command;
+};
+
+opt::Schema<PlanConfig> plan_schema() {
+  opt::Schema<PlanConfig> s("plan", "Plan a training stage on a Slurm cluster: candidate job shapes (partition x GPUs x "
+                                    "time limit) with chunks, wall time, service units and expected finish; writes "
+                                    "the run directory (run.ini, jobs/, ckpt/, logs/, journal.jsonl) for the best one.");
+  s.add("stage", "stage config INI (reads [train] steps or epochs x iterations_per_epoch, global_batch, batch_per_rank)",
+        [](PlanConfig& c) -> auto& { return c.stage; })
+      .add("cluster", "cluster profile: a name in configs/clusters/ or a path", [](PlanConfig& c) -> auto& { return c.cluster; })
+      .add("run-dir", "run directory to create (absolute paths are written into the job script)",
+           [](PlanConfig& c) -> auto& { return c.run_dir; })
+      .add("mode", "requeue: the job requeues itself; chain: jobs queued with --dependency=afterany",
+           [](PlanConfig& c) -> auto& { return c.mode; }, opt::Choices{"requeue", "chain"})
+      .add("it-per-s", "measured training steps per second on ONE GPU at batch_per_rank",
+           [](PlanConfig& c) -> auto& { return c.it_per_s; }, opt::Range{0, 1e9})
+      .add("images-per-s", "measured images per second on ONE GPU", [](PlanConfig& c) -> auto& { return c.images_per_s; },
+           opt::Range{0, 1e9})
+      .add("throughput", "a run's journal.jsonl or a `sdn bench step` JSON result to take the throughput from",
+           [](PlanConfig& c) -> auto& { return c.throughput; })
+      .add("scaling", "parallel efficiency per GPU count, GPUS:EFF,...", [](PlanConfig& c) -> auto& { return c.scaling; })
+      .add("ckpt-seconds", "measured checkpoint save time (0: from --throughput, else 30)",
+           [](PlanConfig& c) -> auto& { return c.ckpt_seconds; }, opt::Range{0, 36000})
+      .add("partition", "only these partitions (comma list)", [](PlanConfig& c) -> auto& { return c.partitions; })
+      .add("gpus", "only these GPU counts (comma list)", [](PlanConfig& c) -> auto& { return c.gpus; })
+      .add("walltime", "job time limit (default: each partition's maximum), e.g. 12:00:00 or 2m",
+           [](PlanConfig& c) -> auto& { return c.walltime; })
+      .add("account", "charge jobs to this account (overrides the profile)", [](PlanConfig& c) -> auto& { return c.account; })
+      .add("probe", "ask the scheduler (sbatch --test-only) when each shape would start; pick the earliest finish",
+           [](PlanConfig& c) -> auto& { return c.probe; })
+      .add("galyleo", "also print the galyleo command for a notebook on the chosen partition",
+           [](PlanConfig& c) -> auto& { return c.galyleo; })
+      .add("dry-run", "print the table (and galyleo command) only; write nothing", [](PlanConfig& c) -> auto& { return c.dry_run; })
+      .add("force", "re-plan a run dir whose run.ini differs from --stage", [](PlanConfig& c) -> auto& { return c.force; })
+      .add("max-chunks", "loop guard: chunks per submission (0: planned chunks + slack)",
+           [](PlanConfig& c) -> auto& { return c.max_chunks; }, opt::Range{0, 100000})
+      .add("chain-jobs", "chain mode: jobs queued at once (0: planned chunks + 1, at most max-chunks)",
+           [](PlanConfig& c) -> auto& { return c.chain_jobs; }, opt::Range{0, 1000})
+      .add("steps", "override the stage's total steps", [](PlanConfig& c) -> auto& { return c.steps; }, opt::Range{0, 1e15})
+      .add("global-batch", "override the stage's global batch", [](PlanConfig& c) -> auto& { return c.global_batch; },
+           opt::Range{0, 1e9})
+      .add("batch-per-rank", "override the stage's batch per rank", [](PlanConfig& c) -> auto& { return c.batch_per_rank; },
+           opt::Range{0, 1e9})
+      .add("train-command", "trainer command in the job (default: '<sdn> train'); it gets --config, --run-dir, --deadline",
+           [](PlanConfig& c) -> auto& { return c.train_command; })
+      .add("sdn-command", "how jobs call sdn (default: the profile's sdn_command, else this executable)",
+           [](PlanConfig& c) -> auto& { return c.sdn_command; });
+  return s;
+}
+
+std::vector<std::string> validate(const PlanConfig& c) {
+  std::vector<std::string> e;
+  if (c.stage.empty()) e.push_back("stage: required (the stage config INI to plan)");
+  if (c.run_dir.empty() && !c.dry_run) e.push_back("run-dir: required unless --dry-run");
+  int sources = (c.it_per_s > 0) + (c.images_per_s > 0) + !c.throughput.empty();
+  if (sources != 1) e.push_back("give exactly one throughput: --it-per-s, --images-per-s or --throughput FILE");
+  Scaling s;
+  if (auto err = parse_scaling(c.scaling, s); !err.empty()) e.push_back("scaling: " + err);
+  std::int64_t w = 0;
+  if (!c.walltime.empty())
+    if (auto err = parse::parse_duration(c.walltime, w); !err.empty() || w < 60)
+      e.push_back("walltime '" + c.walltime + "': " + (err.empty() ? "at least one minute" : err));
+  return e;
+}
+
+std::string self_executable() {
+  char buf[PATH_MAX];
+  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+  return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : "sdn";
+}
+
+// Replaces start times with the scheduler's answer; shapes it rejects become infeasible with its message.
+void probe(const ClusterProfile& cluster, const PlanInputs& in, std::vector<Candidate>& cs) {
+  for (auto& c : cs) {
+    if (!c.feasible) continue;
+    const Partition* p = cluster.find(c.shape.partition);
+    std::vector<std::string> argv = {"sbatch", "--test-only", "--partition=" + c.shape.partition,
+                                     "--nodes=" + std::to_string(c.shape.nodes),
+                                     "--ntasks-per-node=" + std::to_string(c.shape.gpus_per_node),
+                                     cluster.gpu_bind == "task" ? "--gpus-per-task=1"
+                                                                : "--gpus-per-node=" + std::to_string(c.shape.gpus_per_node),
+                                     "--cpus-per-task=" + std::to_string(p->cores_per_gpu),
+                                     "--time=" + parse::format_walltime(c.shape.walltime_s), "--wrap=true"};
+    if (!cluster.account.empty()) argv.push_back("--account=" + cluster.account);
+    auto r = run_command(argv);
+    auto start = parse_test_only_start(r.err + r.out);
+    if (!start) {
+      c.feasible = false;
+      c.why_not = "scheduler: " + parse::trim(r.err.empty() ? r.out : r.err);
+      continue;
+    }
+    c = evaluate_shape(cluster, in, c.shape, std::max<std::int64_t>(*start, in.now));
+    c.probed = true;
+  }
+}
+
+JobSpec job_spec_for(const PlanConfig& cfg, const ClusterProfile& cl, const Candidate& c, const std::string& run_dir,
+                     const std::string& job_name, int max_chunks, const StageWork& work) {
+  const Partition* p = cl.find(c.shape.partition);
+  JobSpec j;
+  j.job_name = job_name;
+  j.run_dir = run_dir;
+  j.mode = cfg.mode;
+  j.account = cl.account;
+  j.partition = c.shape.partition;
+  j.nodes = c.shape.nodes;
+  j.gpus_per_node = c.shape.gpus_per_node;
+  j.cpus_per_task = p->cores_per_gpu;
+  j.mem_per_node_mb = p->mem_per_gpu_mb * c.shape.gpus_per_node;
+  j.walltime_s = c.shape.walltime_s;
+  j.grace_s = c.grace_s;
+  j.gpu_bind = cl.gpu_bind;
+  j.max_chunks = max_chunks;
+  j.module_reset = cl.module_reset;
+  j.module_use = cl.module_use;
+  j.modules = cl.modules;
+  j.env = cl.env;
+  j.sbatch_extra = cl.sbatch_extra;
+  j.launcher = cl.launcher;
+  j.sdn_command = !cfg.sdn_command.empty() ? cfg.sdn_command : !cl.sdn_command.empty() ? cl.sdn_command : self_executable();
+  j.train_command = cfg.train_command;
+  char buf[256];
+  std::snprintf(buf, sizeof buf, "%s, %lld steps, %d chunk(s) planned, %.1f images/s, accumulation %d",
+                work.stage.c_str(), (long long)work.total_steps, c.chunks, c.images_per_s, c.accumulation);
+  j.summary = buf;
+  return j;
+}
+
+GalyleoSpec galyleo_spec_for(const ClusterProfile& cl, const Candidate& c, const std::string& run_dir) {
+  const Partition* p = cl.find(c.shape.partition);
+  GalyleoSpec g;
+  if (!cl.galyleo.empty()) g.galyleo = cl.galyleo;
+  g.account = cl.account;
+  g.partition = c.shape.partition;
+  g.gpus = p->exclusive ? p->gpus_per_node : 1;  // an exclusive partition bills the whole node anyway
+  g.cpus = p->cores_per_gpu * g.gpus;
+  g.memory_gb = static_cast<int>(p->mem_per_gpu_mb * g.gpus / 1024);
+  g.time_limit_s = std::min<std::int64_t>(3600, p->max_walltime_s);
+  g.modules = cl.modules;
+  if (!cl.module_use.empty()) g.modules.push_back("sdn");
+  g.module_paths = cl.module_use;
+  g.notebook_dir = !cl.project_dir.empty() ? cl.project_dir : run_dir;
+  return g;
+}
+
+void write_run_dir(const PlanConfig& cfg, const std::string& run_dir, const std::string& stage_text, const JobSpec& job,
+                   const RunPlan& plan, const std::string& table, const std::string& galyleo_cmd) {
+  const std::string run_ini = run_dir + "/run.ini";
+  struct stat st {};
+  if (::stat(run_ini.c_str(), &st) == 0 && fs::read_file(run_ini) != stage_text && !cfg.force)
+    throw UsageError(run_ini + " differs from " + cfg.stage + ": this run directory belongs to another configuration",
+                     "choose a new --run-dir, or pass --force to re-plan it (its checkpoints must match the new config)");
+  create_run_layout(run_dir);
+  fs::write_atomic(run_ini, stage_text);
+  fs::write_atomic(run_dir + "/" + plan.script, render_sbatch(job));
+  ::chmod((run_dir + "/" + plan.script).c_str(), 0755);
+  fs::write_atomic(run_dir + "/jobs/plan.ini", render_plan_ini(plan));
+  fs::write_atomic(run_dir + "/jobs/plan.txt", table);
+  if (!galyleo_cmd.empty()) fs::write_atomic(run_dir + "/jobs/galyleo.sh", "#!/bin/bash\n" + galyleo_cmd + "\n");
+  auto e = journal::make(journal::kind::kPlan);
+  e["partition"] = plan.partition;
+  e["gpus"] = plan.gpus;
+  e["walltime_s"] = plan.walltime_s;
+  e["chunks"] = plan.chunks;
+  e["mode"] = plan.mode;
+  e["total_steps"] = plan.total_steps;
+  journal::append(journal::path_in(run_dir), e);
+}
+
+}  // namespace
+
+int run_plan(const Args& args) {
+  auto parsed = opt::parse<PlanConfig>(plan_schema(), args, validate);
+  if (parsed.help) {
+    std::fputs(parsed.usage.c_str(), stdout);
+    return kExitOk;
+  }
+  const PlanConfig& cfg = parsed.config;
+  ClusterProfile cluster = load_cluster_profile(cfg.cluster);
+  if (!cfg.account.empty()) cluster.account = cfg.account;
+  StageWork given;
+  given.total_steps = cfg.steps;
+  given.global_batch = cfg.global_batch;
+  given.per_gpu_batch = cfg.batch_per_rank;
+  StageWork work = read_stage_work(IniDoc::load(cfg.stage), given);
+  const std::string stage_text = fs::read_file(cfg.stage);  // run.ini: the stage config as given, verbatim
+
+  PlanInputs in;
+  in.work = work;
+  parse_scaling(cfg.scaling, in.scaling);
+  in.now = static_cast<std::int64_t>(std::time(nullptr));
+  in.partitions = cfg.partitions;
+  in.gpu_counts = cfg.gpus;
+  if (!cfg.walltime.empty()) parse::parse_duration(cfg.walltime, in.walltime_s);
+  std::string source;
+  if (!cfg.throughput.empty()) {
+    Measured m = parse_measured(fs::read_file(cfg.throughput), cfg.throughput);
+    in.images_per_s_per_gpu = m.images_per_s_per_gpu;
+    in.ckpt_seconds = m.ckpt_seconds;
+    source = m.source;
+  } else {
+    in.images_per_s_per_gpu = cfg.images_per_s > 0 ? cfg.images_per_s : cfg.it_per_s * work.per_gpu_batch;
+    source = cfg.images_per_s > 0 ? "--images-per-s" : "--it-per-s x batch_per_rank";
+  }
+  if (cfg.ckpt_seconds > 0) in.ckpt_seconds = cfg.ckpt_seconds;
+  if (in.ckpt_seconds <= 0) in.ckpt_seconds = 30;
+
+  auto candidates = plan_candidates(cluster, in);
+  if (cfg.probe) probe(cluster, in, candidates);
+  const int best = pick_best(candidates);
+  const std::string table = "cluster " + cluster.name + " (" + cluster.origin + "); throughput from " + source + "\n" +
+                            format_plan_table(in, candidates, best);
+  std::fputs(table.c_str(), stdout);
+  if (best < 0) return kExitUsage;
+  const Candidate& c = candidates[static_cast<std::size_t>(best)];
+
+  const std::string run_dir = cfg.run_dir.empty() ? std::string("/tmp/sdn-dry-run") : absolute_path(cfg.run_dir);
+  RunPlan plan;
+  plan.stage = work.stage;
+  plan.cluster = cluster.name;
+  plan.mode = cfg.mode;
+  plan.job_name = job_name_for(work.stage, run_dir);
+  plan.partition = c.shape.partition;
+  plan.nodes = c.shape.nodes;
+  plan.gpus = c.shape.gpus;
+  plan.walltime_s = c.shape.walltime_s;
+  plan.grace_s = c.grace_s;
+  plan.chunks = c.chunks;
+  plan.max_chunks = cfg.max_chunks > 0 ? cfg.max_chunks : max_chunks_for(c.chunks);
+  plan.chain_jobs = cfg.chain_jobs > 0 ? cfg.chain_jobs : std::min(c.chunks + 1, plan.max_chunks);
+  plan.total_steps = work.total_steps;
+  plan.images_per_s = c.images_per_s;
+  plan.planned_at = in.now;
+  JobSpec job = job_spec_for(cfg, cluster, c, run_dir, plan.job_name, plan.max_chunks, work);
+  if (auto problems = validate_job_spec(job); !problems.empty())
+    throw UsageError("cannot write a job script: " + parse::join(problems, "; "), "see `sdn plan --help`");
+
+  std::string galyleo_cmd;
+  if (cfg.galyleo) {
+    GalyleoSpec g = galyleo_spec_for(cluster, c, run_dir);
+    if (auto problems = validate_galyleo(g); !problems.empty())
+      throw UsageError("cannot write the galyleo command: " + parse::join(problems, "; "),
+                       "set [cluster] account in the profile or pass --account");
+    galyleo_cmd = render_galyleo(g);
+    std::printf("\nnotebook on %s with the suite's modules:\n  %s\n", c.shape.partition.c_str(), galyleo_cmd.c_str());
+  }
+  std::printf("\nchosen: %s x %d GPUs, %s per job, %d chunk(s), mode %s, loop guard %d chunks\n",
+              c.shape.partition.c_str(), c.shape.gpus, parse::format_walltime(c.shape.walltime_s).c_str(), c.chunks,
+              cfg.mode.c_str(), plan.max_chunks);
+  if (cfg.dry_run) return kExitOk;
+  write_run_dir(cfg, run_dir, stage_text, job, plan, table, galyleo_cmd);
+  std::printf("run directory %s written (run.ini, %s, jobs/plan.ini)\n  submit: sdn submit %s\n  follow: sdn status %s\n",
+              run_dir.c_str(), plan.script.c_str(), run_dir.c_str(), run_dir.c_str());
+  return kExitOk;
+}
+
+}  // namespace sdn::cli

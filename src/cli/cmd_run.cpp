@@ -1,0 +1,163 @@
+// `sdn submit|status|cancel RUN_DIR` and `sdn journal ...` (the job scripts' bookkeeping, so that formatting
+// and the loop guards live in C++): wiring between the run directory, the journal and Slurm's commands.
+#include <sys/stat.h>
+
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <thread>
+
+#include "cli/commands.hpp"
+#include "core/error.hpp"
+#include "core/exit_codes.hpp"
+#include "core/fs.hpp"
+#include "core/journal.hpp"
+#include "core/options.hpp"
+#include "slurm/run_dir.hpp"
+#include "slurm/run_state.hpp"
+#include "slurm/scheduler.hpp"
+#include "slurm/status_view.hpp"
+
+namespace sdn::cli {
+namespace {
+
+using namespace sdn::slurm;
+
+struct RunConfig {
+  std::string run_dir;
+  bool plot = false;
+  bool follow = false;
+  double interval = 10;
+};
+
+opt::Schema<RunConfig> run_schema(const std::string& name, const std::string& summary) {
+  opt::Schema<RunConfig> s(name, summary);
+  s.add("run-dir", "the run directory written by `sdn plan`", [](RunConfig& c) -> auto& { return c.run_dir; })
+      .positional("run-dir");
+  if (name == "status")
+    s.add("plot", "write RUN/plots/loss.svg and RUN/plots/timeline.svg", [](RunConfig& c) -> auto& { return c.plot; })
+        .add("follow", "redraw until the run completes or stops (exit 0 only if complete)",
+             [](RunConfig& c) -> auto& { return c.follow; })
+        .add("interval", "seconds between redraws with --follow", [](RunConfig& c) -> auto& { return c.interval; },
+             opt::Range{0.2, 3600});
+  return s;
+}
+
+std::vector<std::string> need_run_dir(const RunConfig& c) {
+  if (c.run_dir.empty()) return {"run-dir: required (the directory written by `sdn plan`)"};
+  return {};
+}
+
+RunConfig parse_run(const std::string& name, const std::string& summary, const Args& args, bool& help) {
+  auto parsed = opt::parse<RunConfig>(run_schema(name, summary), args, need_run_dir);
+  help = parsed.help;
+  if (help) std::fputs(parsed.usage.c_str(), stdout);
+  RunConfig c = parsed.config;
+  if (!help) c.run_dir = absolute_path(c.run_dir);
+  return c;
+}
+
+RunState load_state(const std::string& run_dir) {
+  auto read = journal::read(journal::path_in(run_dir));
+  for (const auto& p : read.problems) std::fprintf(stderr, "warning: %s\n", p.c_str());
+  return summarize(read.events);
+}
+
+}  // namespace
+
+int run_submit(const Args& args) {
+  bool help = false;
+  RunConfig cfg = parse_run("submit", "Submit a planned run: one self-requeueing job (mode requeue) or a chain of "
+                                      "jobs linked with --dependency=afterany (mode chain).", args, help);
+  if (help) return kExitOk;
+  RunPlan plan = load_run_plan(cfg.run_dir);
+  RunState state = load_state(cfg.run_dir);
+  if (state.complete) {
+    std::printf("run %s is already complete; nothing to submit\n", cfg.run_dir.c_str());
+    return kExitOk;
+  }
+  auto live = squeue_by_name(plan.job_name);
+  if (!live.empty()) {
+    std::vector<std::string> ids;
+    for (const auto& q : live) ids.push_back(q.job_id + " (" + q.state + ")");
+    throw UsageError("run " + cfg.run_dir + " already has jobs in the queue: " + parse::join(ids, ", "),
+                     "follow it with `sdn status " + cfg.run_dir + "`, or `sdn cancel` it first");
+  }
+  const std::string script = cfg.run_dir + "/" + plan.script;
+  std::vector<std::string> ids;
+  const int n = plan.mode == "chain" ? plan.chain_jobs : 1;
+  for (int i = 0; i < n; ++i) {
+    std::vector<std::string> extra;
+    if (!ids.empty()) extra.push_back("--dependency=afterany:" + ids.back());
+    ids.push_back(sbatch_submit(script, extra));
+  }
+  auto e = journal::make(journal::kind::kSubmit);
+  e["mode"] = plan.mode;
+  e["job_ids"] = ids;
+  e["script"] = plan.script;
+  journal::append(journal::path_in(cfg.run_dir), e);
+  std::printf("submitted %s (%s mode): job%s %s\n  follow: sdn status %s\n", cfg.run_dir.c_str(), plan.mode.c_str(),
+              ids.size() > 1 ? "s" : "", parse::join(ids, " -> ").c_str(), cfg.run_dir.c_str());
+  return kExitOk;
+}
+
+int run_status(const Args& args) {
+  bool help = false;
+  RunConfig cfg = parse_run("status", "Show a run: progress, current job and state, per-chunk history, images/s, "
+                                      "ETA, last loss, and why it stopped.", args, help);
+  if (help) return kExitOk;
+  while (true) {
+    StatusInputs in;
+    in.run_dir = cfg.run_dir;
+    in.plan = load_run_plan(cfg.run_dir);
+    in.state = load_state(cfg.run_dir);
+    in.now = static_cast<double>(std::time(nullptr));
+    try {
+      in.latest_step = latest_checkpoint_step(cfg.run_dir);
+    } catch (const Error& e) {
+      std::fprintf(stderr, "warning: %s\n", e.message().c_str());
+    }
+    std::string queue_problem;
+    try {
+      in.queue = squeue_by_name(in.plan.job_name);
+    } catch (const Error& e) {
+      queue_problem = e.message();
+    }
+    std::string text = render_status(in);
+    if (!queue_problem.empty()) text += "  (queue unknown: " + queue_problem + ")\n";
+    std::fputs(text.c_str(), stdout);
+    if (cfg.plot) {
+      fs::ensure_writable_dir(cfg.run_dir + "/plots");
+      fs::write_atomic(cfg.run_dir + "/plots/loss.svg", render_loss_svg(in.state));
+      fs::write_atomic(cfg.run_dir + "/plots/timeline.svg", render_timeline_svg(in.state, in.now));
+      std::printf("  plots: %s/plots/loss.svg, %s/plots/timeline.svg\n", cfg.run_dir.c_str(), cfg.run_dir.c_str());
+    }
+    const std::string phase = run_phase(in);
+    if (!cfg.follow) return kExitOk;
+    if (phase == "complete") return kExitOk;
+    if (phase == "stopped" || phase == "cancelled" || phase == "stalled" || phase == "planned") return kExitFailure;
+    std::fflush(stdout);
+    std::this_thread::sleep_for(std::chrono::duration<double>(cfg.interval));
+    std::printf("\n");
+  }
+}
+
+int run_cancel(const Args& args) {
+  bool help = false;
+  RunConfig cfg = parse_run("cancel", "Cancel a run's jobs. The trainer gets SIGTERM, saves a checkpoint and the job "
+                                      "records the stop; `sdn submit` resumes later.", args, help);
+  if (help) return kExitOk;
+  RunPlan plan = load_run_plan(cfg.run_dir);
+  auto live = squeue_by_name(plan.job_name);
+  std::vector<std::string> ids;
+  for (const auto& q : live) ids.push_back(q.job_id);
+  // Recorded before scancel: the job's chunk-end must see the cancel and stop instead of requeueing.
+  auto e = journal::make(journal::kind::kCancel);
+  e["job_ids"] = ids;
+  journal::append(journal::path_in(cfg.run_dir), e);
+  scancel_jobs(ids);
+  std::printf("cancelled %s: %s\n", cfg.run_dir.c_str(), ids.empty() ? "no jobs were queued" : parse::join(ids, " ").c_str());
+  return kExitOk;
+}
+
+}  // namespace sdn::cli
