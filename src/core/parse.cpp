@@ -72,6 +72,19 @@ std::string parse_value(const std::string& text, int& out) {
   return {};
 }
 
+std::string parse_value(const std::string& text, std::uint64_t& out) {
+  auto t = trim(text);
+  if (t.empty()) return "empty value";
+  if (t[0] == '-') return "not a non-negative integer";
+  errno = 0;
+  char* end = nullptr;
+  unsigned long long v = std::strtoull(t.c_str(), &end, 10);
+  if (*end != '\0') return "not an integer";
+  if (errno == ERANGE) return "integer out of range";
+  out = v;
+  return {};
+}
+
 std::string parse_value(const std::string& text, double& out) {
   auto t = trim(text);
   if (t.empty()) return "empty value";
@@ -107,6 +120,7 @@ std::string parse_value(const std::string& text, std::vector<int>& out) {
 std::string format_value(bool v) { return v ? "true" : "false"; }
 std::string format_value(int v) { return std::to_string(v); }
 std::string format_value(std::int64_t v) { return std::to_string(v); }
+std::string format_value(std::uint64_t v) { return std::to_string(v); }
 std::string format_value(double v) {
   if (v == std::floor(v) && std::fabs(v) < 1e15) return std::to_string(static_cast<long long>(v));
   std::ostringstream os;
@@ -132,6 +146,7 @@ std::string format_value(const std::vector<int>& v) {
 template <> std::string type_name<bool>() { return "boolean"; }
 template <> std::string type_name<int>() { return "integer"; }
 template <> std::string type_name<std::int64_t>() { return "integer"; }
+template <> std::string type_name<std::uint64_t>() { return "non-negative integer"; }
 template <> std::string type_name<double>() { return "number"; }
 template <> std::string type_name<std::string>() { return "text"; }
 template <> std::string type_name<std::vector<std::string>>() { return "comma-separated list"; }

@@ -18,6 +18,7 @@ std::string join(const std::vector<std::string>& parts, const std::string& sep);
 std::string parse_value(const std::string& text, bool& out);
 std::string parse_value(const std::string& text, int& out);
 std::string parse_value(const std::string& text, std::int64_t& out);
+std::string parse_value(const std::string& text, std::uint64_t& out);
 std::string parse_value(const std::string& text, double& out);
 std::string parse_value(const std::string& text, std::string& out);
 std::string parse_value(const std::string& text, std::vector<std::string>& out);  // comma list
@@ -26,6 +27,7 @@ std::string parse_value(const std::string& text, std::vector<int>& out);        
 std::string format_value(bool v);
 std::string format_value(int v);
 std::string format_value(std::int64_t v);
+std::string format_value(std::uint64_t v);
 std::string format_value(double v);
 std::string format_value(const std::string& v);
 std::string format_value(const std::vector<std::string>& v);
