@@ -1,0 +1,42 @@
+// Implements abort_job and the step-boundary agreements (see abort.hpp).
+#include "dist/abort.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <climits>
+#include <cstdio>
+#include <cstdlib>
+
+#include "core/error.hpp"
+#include "dist/mpi_check.hpp"
+
+namespace sdn::dist {
+
+void abort_job(const std::string& why, int code) {
+  // stderr directly, not only the logger: the logger may not be configured yet, and the launcher
+  // forwards stderr of the failing rank even while it kills the others.
+  std::fprintf(stderr, "%s sdn: aborting the job: %s\n", where_am_i().c_str(), why.c_str());
+  std::fflush(stderr);
+  if (auto logger = spdlog::default_logger()) logger->flush();
+  int initialised = 0;
+  int finalised = 0;
+  MPI_Initialized(&initialised);
+  MPI_Finalized(&finalised);
+  if (initialised && !finalised) MPI_Abort(MPI_COMM_WORLD, code);
+  std::_Exit(code);
+}
+
+int first_failed_rank(const Communicator& comm, bool failed) {
+  int candidate = failed ? comm.rank() : INT_MAX;
+  int lowest = INT_MAX;
+  SDN_MPI_CHECK(MPI_Allreduce(&candidate, &lowest, 1, MPI_INT, MPI_MIN, comm.comm()));
+  return lowest == INT_MAX ? -1 : lowest;
+}
+
+int agree_max(const Communicator& comm, int value) {
+  int result = value;
+  SDN_MPI_CHECK(MPI_Allreduce(&value, &result, 1, MPI_INT, MPI_MAX, comm.comm()));
+  return result;
+}
+
+}  // namespace sdn::dist
