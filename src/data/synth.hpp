@@ -22,14 +22,20 @@ struct SynthOptions {
   int width = 1242, height = 375;
   std::uint64_t seed = 0;
   int threads = 1;
+  bool progress = false;                                 // draw a progress bar on stderr while writing
 };
+
+// Every problem with `options` (unknown world or variation names, sizes, frame range beyond a world's length);
+// empty when they are fine. Pure: the output directory is checked by write_synthetic.
+std::vector<std::string> validate(const SynthOptions& options);
 
 // The ground truth of one synthetic frame, exactly as a reader must return it after decoding the files
 // (RGB may differ for the JPEG layout; everything else must match bit for bit).
 Frame synth_frame(const SynthOptions& options, const std::string& world, const std::string& variation, int index,
                   int camera);
 
-// Writes the whole tree (all modalities, per-sequence text files). Throws Error naming unwritable paths.
+// Writes the whole tree (all modalities, per-sequence text files; 2.0.3: both cameras), frames in parallel on
+// `threads` threads. Throws UsageError listing validate()'s problems, Error naming an unwritable path.
 void write_synthetic(const SynthOptions& options);
 
 }  // namespace sdn::data
