@@ -17,6 +17,7 @@
 #include "slurm/galyleo.hpp"
 #include "slurm/job_script.hpp"
 #include "slurm/plan.hpp"
+#include "slurm/run_setup.hpp"
 #include "slurm/run_dir.hpp"
 #include "slurm/scheduler.hpp"
 #include "slurm/throughput.hpp"
@@ -146,55 +147,6 @@ void probe(const ClusterProfile& cluster, const PlanInputs& in, std::vector<Cand
   }
 }
 
-JobSpec job_spec_for(const PlanConfig& cfg, const ClusterProfile& cl, const Candidate& c, const std::string& run_dir,
-                     const std::string& job_name, int max_chunks, const StageWork& work) {
-  const Partition* p = cl.find(c.shape.partition);
-  JobSpec j;
-  j.job_name = job_name;
-  j.run_dir = run_dir;
-  j.mode = cfg.mode;
-  j.account = cl.account;
-  j.partition = c.shape.partition;
-  j.nodes = c.shape.nodes;
-  j.gpus_per_node = c.shape.gpus_per_node;
-  j.cpus_per_task = p->cores_per_gpu;
-  j.mem_per_node_mb = p->mem_per_gpu_mb * c.shape.gpus_per_node;
-  j.walltime_s = c.shape.walltime_s;
-  j.grace_s = c.grace_s;
-  j.gpu_bind = cl.gpu_bind;
-  j.max_chunks = max_chunks;
-  j.module_reset = cl.module_reset;
-  j.module_use = cl.module_use;
-  j.modules = cl.modules;
-  j.env = cl.env;
-  j.sbatch_extra = cl.sbatch_extra;
-  j.launcher = cl.launcher;
-  j.sdn_command = !cfg.sdn_command.empty() ? cfg.sdn_command : !cl.sdn_command.empty() ? cl.sdn_command : self_executable();
-  j.train_command = cfg.train_command;
-  char buf[256];
-  std::snprintf(buf, sizeof buf, "%s, %lld steps, %d chunk(s) planned, %.1f images/s, accumulation %d",
-                work.stage.c_str(), (long long)work.total_steps, c.chunks, c.images_per_s, c.accumulation);
-  j.summary = buf;
-  return j;
-}
-
-GalyleoSpec galyleo_spec_for(const ClusterProfile& cl, const Candidate& c, const std::string& run_dir) {
-  const Partition* p = cl.find(c.shape.partition);
-  GalyleoSpec g;
-  if (!cl.galyleo.empty()) g.galyleo = cl.galyleo;
-  g.account = cl.account;
-  g.partition = c.shape.partition;
-  g.gpus = p->exclusive ? p->gpus_per_node : 1;  // an exclusive partition bills the whole node anyway
-  g.cpus = p->cores_per_gpu * g.gpus;
-  g.memory_gb = static_cast<int>(p->mem_per_gpu_mb * g.gpus / 1024);
-  g.time_limit_s = std::min<std::int64_t>(3600, p->max_walltime_s);
-  g.modules = cl.modules;
-  if (!cl.module_use.empty()) g.modules.push_back("sdn");
-  g.module_paths = cl.module_use;
-  g.notebook_dir = !cl.project_dir.empty() ? cl.project_dir : run_dir;
-  return g;
-}
-
 void write_run_dir(const PlanConfig& cfg, const std::string& run_dir, const std::string& stage_text, const JobSpec& job,
                    const RunPlan& plan, const std::string& table, const std::string& galyleo_cmd) {
   const std::string run_ini = run_dir + "/run.ini";
@@ -283,13 +235,24 @@ int run_plan(const Args& args) {
   plan.total_steps = work.total_steps;
   plan.images_per_s = c.images_per_s;
   plan.planned_at = in.now;
-  JobSpec job = job_spec_for(cfg, cluster, c, run_dir, plan.job_name, plan.max_chunks, work);
+  JobChoices choices;
+  choices.mode = cfg.mode;
+  choices.run_dir = run_dir;
+  choices.job_name = plan.job_name;
+  choices.max_chunks = plan.max_chunks;
+  choices.sdn_command = !cfg.sdn_command.empty() ? cfg.sdn_command
+                        : !cluster.sdn_command.empty() ? cluster.sdn_command
+                                                       : self_executable();
+  choices.train_command = cfg.train_command;
+  choices.stage = work.stage;
+  choices.total_steps = work.total_steps;
+  JobSpec job = make_job_spec(cluster, c, choices);
   if (auto problems = validate_job_spec(job); !problems.empty())
     throw UsageError("cannot write a job script: " + parse::join(problems, "; "), "see `sdn plan --help`");
 
   std::string galyleo_cmd;
   if (cfg.galyleo) {
-    GalyleoSpec g = galyleo_spec_for(cluster, c, run_dir);
+    GalyleoSpec g = make_galyleo_spec(cluster, c, run_dir);
     if (auto problems = validate_galyleo(g); !problems.empty())
       throw UsageError("cannot write the galyleo command: " + parse::join(problems, "; "),
                        "set [cluster] account in the profile or pass --account");

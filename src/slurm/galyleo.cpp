@@ -25,9 +25,9 @@ std::string render_galyleo(const GalyleoSpec& s) {
   if (s.memory_gb > 0) a.insert(a.end(), {"--memory", std::to_string(s.memory_gb)});
   if (s.gpus > 0) a.insert(a.end(), {"--gpus", std::to_string(s.gpus)});
   a.insert(a.end(), {"--time-limit", parse::format_walltime(s.time_limit_s), "--interface", s.interface});
-  if (!s.module_paths.empty()) a.insert(a.end(), {"--append-modulepath", shell_quote(parse::join(s.module_paths, ","))});
+  if (!s.module_paths.empty()) a.insert(a.end(), {"--append-modulepath", shell_quote_expand(parse::join(s.module_paths, ","))});
   if (!s.modules.empty()) a.insert(a.end(), {"--env-modules", shell_quote(parse::join(s.modules, ","))});
-  if (!s.notebook_dir.empty()) a.insert(a.end(), {"--notebook-dir", shell_quote(s.notebook_dir)});
+  if (!s.notebook_dir.empty()) a.insert(a.end(), {"--notebook-dir", shell_quote_expand(s.notebook_dir)});
   return parse::join(a, " ");
 }
 

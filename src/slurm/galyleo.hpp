@@ -24,7 +24,7 @@ struct GalyleoSpec {
 
 std::vector<std::string> validate_galyleo(const GalyleoSpec& spec);
 
-// One shell command line, arguments quoted where needed. Precondition: validate_galyleo(spec) is empty.
+// One shell command line, arguments quoted where needed ($USER in paths expands in the user's shell). Precondition: validate_galyleo(spec) is empty.
 std::string render_galyleo(const GalyleoSpec& spec);
 
 }  // namespace sdn::slurm

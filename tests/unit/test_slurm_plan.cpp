@@ -1,0 +1,243 @@
+// Planning: INI reading with file:line errors, cluster profiles, stage work, scaling, grace, candidate shapes,
+// chunk/SU/finish arithmetic (hand-computed), the choice of the best shape, and the plan table.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+
+#include "core/error.hpp"
+#include "slurm/cluster_profile.hpp"
+#include "slurm/plan.hpp"
+#include "slurm/stage_work.hpp"
+#include "slurm/throughput.hpp"
+
+using namespace sdn::slurm;
+
+namespace {
+
+std::string source_dir() {
+  const char* d = std::getenv("SDN_SOURCE_DIR");
+  return d ? d : ".";
+}
+
+std::string usage_error(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const sdn::UsageError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+const char* kTinyProfile =
+    "[cluster]\nname = t\nlauncher = srun\nstartup = 60s\nrequeue_gap = 100s\n"
+    "[partition.a]\nmax_walltime = 01:00:00\ngpus_per_node = 4\nmax_gpus = 2\ncores_per_gpu = 2\n"
+    "mem_per_gpu = 1G\ncharge_factor = 0.5\nqueue_wait = 10m\n"
+    "[partition.x]\nmax_walltime = 02:00:00\ngpus_per_node = 4\nmax_nodes = 2\nexclusive = true\n";
+
+PlanInputs inputs() {
+  PlanInputs in;
+  in.work.stage = "s";
+  in.work.total_steps = 3600;
+  in.work.global_batch = 4;
+  in.work.per_gpu_batch = 1;
+  in.images_per_s_per_gpu = 2.0;
+  parse_scaling("1:1,2:0.75,8:0.6", in.scaling);
+  in.ckpt_seconds = 10;
+  in.now = 1000000;
+  return in;
+}
+
+}  // namespace
+
+TEST(SlurmIni, SectionsKeysAndTypedReadsWithLines) {
+  auto doc = IniDoc::parse("top = 1\n# c\n[a.b]\nk = 5\nlist = x, y ,z\nd = 2h\nm = 92G\n", "f.ini");
+  EXPECT_TRUE(doc.problems().empty());
+  int top = 0, k = 0;
+  EXPECT_TRUE(doc.read("top", top));
+  EXPECT_TRUE(doc.read("a.b.k", k));
+  EXPECT_EQ(k, 5);
+  std::vector<std::string> list;
+  doc.read("a.b.list", list);
+  EXPECT_EQ(list, (std::vector<std::string>{"x", "y", "z"}));
+  std::int64_t d = 0, m = 0;
+  doc.read_duration("a.b.d", d);
+  doc.read_size_mb("a.b.m", m);
+  EXPECT_EQ(d, 7200);
+  EXPECT_EQ(m, 92 * 1024);
+  EXPECT_EQ(doc.where("a.b.k"), "f.ini:4");
+  int missing = 7;
+  EXPECT_FALSE(doc.read("nope", missing));
+  EXPECT_EQ(missing, 7);
+}
+
+TEST(SlurmIni, EveryProblemNamesFileAndLine) {
+  auto doc = IniDoc::parse("[s\nk 1\n[t]\nn = abc\nn = 2\n", "bad.ini");
+  int n = 0;
+  doc.read("t.n", n);
+  ASSERT_EQ(doc.problems().size(), 4u);
+  EXPECT_EQ(doc.problems()[0], "bad.ini:1: malformed section header '[s' (expected [name])");
+  EXPECT_EQ(doc.problems()[1], "bad.ini:2: expected 'key = value', got 'k 1'");
+  EXPECT_EQ(doc.problems()[2], "bad.ini:5: key 't.n' repeated (first at line 4)");
+  EXPECT_NE(doc.problems()[3].find("bad.ini:4: t.n = 'abc': "), std::string::npos) << doc.problems()[3];
+}
+
+TEST(SlurmProfile, ShippedProfilesParse) {
+  auto expanse = parse_cluster_profile(IniDoc::load(source_dir() + "/configs/clusters/expanse.ini"));
+  EXPECT_EQ(expanse.launcher, "srun --mpi=pmi2");
+  ASSERT_NE(expanse.find("gpu"), nullptr);
+  EXPECT_TRUE(expanse.find("gpu")->exclusive);
+  EXPECT_EQ(expanse.find("gpu")->max_gpus, 16);
+  EXPECT_EQ(expanse.find("gpu-debug")->max_walltime_s, 1800);
+  EXPECT_DOUBLE_EQ(expanse.find("gpu-preempt")->charge_factor, 0.8);
+  auto local = parse_cluster_profile(IniDoc::load(source_dir() + "/configs/clusters/local.ini"));
+  EXPECT_EQ(local.launcher, "srun --mpi=pmix");
+  EXPECT_EQ(local.partitions.size(), 4u);
+}
+
+TEST(SlurmProfile, ReportsUnknownAndMissingKeysAtOnce) {
+  std::string err = usage_error([] {
+    parse_cluster_profile(IniDoc::parse("[cluster]\nname = c\nlaunchr = srun\n[partition.p]\nmax_walltime = 1h\n"
+                                        "gpus_per_nod = 4\nmax_gpus = 99\n",
+                                        "c.ini"));
+  });
+  EXPECT_NE(err.find("c.ini:3: unknown key 'cluster.launchr' (did you mean 'cluster.launcher'?)"), std::string::npos) << err;
+  EXPECT_NE(err.find("c.ini:6: unknown key 'partition.p.gpus_per_nod' (did you mean 'partition.p.gpus_per_node'?)"),
+            std::string::npos) << err;
+  EXPECT_NE(err.find("c.ini: missing key 'cluster.launcher'"), std::string::npos) << err;
+  EXPECT_NE(err.find("c.ini:7: partition.p.max_gpus: must be between 1 and max_nodes x gpus_per_node"), std::string::npos)
+      << err;
+}
+
+TEST(SlurmProfile, LookupByNameListsWhereItLooked) {
+  std::string err = usage_error([] { resolve_cluster_path("nosuch", {"/d1", "/d2"}); });
+  EXPECT_NE(err.find("no cluster profile named 'nosuch'; looked at:\n    /d1/nosuch.ini\n    /d2/nosuch.ini"),
+            std::string::npos) << err;
+}
+
+TEST(SlurmStage, ReadsStepsOrEpochsTimesIterations) {
+  auto w = read_stage_work(IniDoc::parse("[train]\nepochs = 3\niterations_per_epoch = 100\nglobal_batch = 8\n"
+                                         "batch_per_rank = 2\n", "/x/semantic.ini"));
+  EXPECT_EQ(w.total_steps, 300);
+  EXPECT_EQ(w.total_images(), 2400);
+  EXPECT_EQ(w.stage, "semantic");
+  StageWork given;
+  given.total_steps = 50;
+  EXPECT_EQ(read_stage_work(IniDoc::parse("[train]\nsteps = 9\nglobal_batch = 8\nbatch_per_rank = 2\n", "a.ini"), given)
+                .total_steps, 50);
+}
+
+TEST(SlurmStage, MissingAndInconsistentKeysAreNamed) {
+  std::string err = usage_error([] { read_stage_work(IniDoc::parse("[train]\nsteps = 10\n", "s.ini")); });
+  EXPECT_NE(err.find("s.ini: missing key 'train.global_batch'"), std::string::npos) << err;
+  EXPECT_NE(err.find("s.ini: missing key 'train.batch_per_rank'"), std::string::npos) << err;
+  err = usage_error([] {
+    read_stage_work(IniDoc::parse("[train]\nsteps = 10\nglobal_batch = 6\nbatch_per_rank = 4\n", "s.ini"));
+  });
+  EXPECT_NE(err.find("s.ini:3: train.global_batch (6) is not a multiple of train.batch_per_rank (4)"), std::string::npos)
+      << err;
+}
+
+TEST(SlurmPlan, ScalingInterpolatesInLog2AndClamps) {
+  Scaling s;
+  ASSERT_EQ(parse_scaling("8:0.6,1:1,2:0.9", s), "");
+  EXPECT_DOUBLE_EQ(s.at(1), 1.0);
+  EXPECT_DOUBLE_EQ(s.at(4), 0.75);  // halfway between log2(2) and log2(8)
+  EXPECT_DOUBLE_EQ(s.at(64), 0.6);
+  EXPECT_NE(parse_scaling("2:1.5", s).find("'2:1.5' is not GPUS:EFFICIENCY"), std::string::npos);
+  EXPECT_EQ(parse_scaling("2:1,2:0.9", s), "GPU count 2 given twice");
+}
+
+TEST(SlurmPlan, GraceCoversTwoSavesOneStepAndLateSignals) {
+  EXPECT_EQ(signal_grace_s(10, 0.5), 21 + 45);
+  EXPECT_EQ(signal_grace_s(0, 0), 45);
+  EXPECT_EQ(max_chunks_for(1), 3);
+  EXPECT_EQ(max_chunks_for(10), 15);
+}
+
+TEST(SlurmPlan, CandidateShapesFollowPartitionRules) {
+  auto cl = parse_cluster_profile(IniDoc::parse(kTinyProfile, "t.ini"));
+  auto shapes = candidate_shapes(cl, inputs());
+  std::vector<std::string> got;
+  for (const auto& s : shapes) got.push_back(s.partition + ":" + std::to_string(s.gpus) + "/" + std::to_string(s.nodes));
+  // a: shared, at most 2 GPUs; x: exclusive whole nodes, up to 2 nodes.
+  EXPECT_EQ(got, (std::vector<std::string>{"a:1/1", "a:2/1", "x:4/1", "x:8/2"}));
+  auto in = inputs();
+  in.partitions = {"x"};
+  in.gpu_counts = {8};
+  ASSERT_EQ(candidate_shapes(cl, in).size(), 1u);
+  EXPECT_EQ(candidate_shapes(cl, in)[0].gpus_per_node, 4);
+}
+
+TEST(SlurmPlan, EvaluateMatchesHandArithmetic) {
+  auto cl = parse_cluster_profile(IniDoc::parse(kTinyProfile, "t.ini"));
+  auto in = inputs();
+  Shape s{"a", 1, 2, 2, 3600};
+  Candidate c = evaluate_shape(cl, in, s, in.now + 600);
+  ASSERT_TRUE(c.feasible) << c.why_not;
+  EXPECT_EQ(c.accumulation, 2);                 // 4 / (2 GPUs x 1)
+  EXPECT_DOUBLE_EQ(c.images_per_s, 3.0);        // 2 GPUs x 2.0 x 0.75
+  EXPECT_DOUBLE_EQ(c.steps_per_s, 0.75);        // 3.0 / global batch 4
+  EXPECT_EQ(c.grace_s, 20 + 2 + 45);            // ceil(2 x 10 + 1/0.75) + 45
+  EXPECT_EQ(c.chunk_useful_s, 3600 - 60 - 67);  // 3473
+  EXPECT_EQ(c.compute_s, 4800);                 // 3600 steps / 0.75
+  EXPECT_EQ(c.chunks, 2);
+  EXPECT_EQ(c.elapsed_s, 4800 + 2 * (60 + 10) + 1 * (100 + 600));
+  EXPECT_DOUBLE_EQ(c.billed_gpu_hours, 2 * (4800 + 2 * 70) / 3600.0);
+  EXPECT_DOUBLE_EQ(c.service_units, c.billed_gpu_hours * 0.5);
+  EXPECT_EQ(c.finish_time, in.now + 600 + c.elapsed_s);
+  // Exclusive partitions bill whole nodes.
+  Candidate x = evaluate_shape(cl, in, Shape{"x", 1, 4, 4, 7200}, in.now);
+  ASSERT_TRUE(x.feasible) << x.why_not;
+  EXPECT_EQ(x.accumulation, 1);
+  EXPECT_DOUBLE_EQ(x.billed_gpu_hours, 4 * static_cast<double>(x.compute_s + x.chunks * 70) / 3600.0);
+}
+
+TEST(SlurmPlan, InfeasibleShapesSayWhy) {
+  auto cl = parse_cluster_profile(IniDoc::parse(kTinyProfile, "t.ini"));
+  auto in = inputs();
+  EXPECT_EQ(evaluate_shape(cl, in, Shape{"x", 2, 8, 4, 7200}, in.now).why_not,
+            "global batch 4 is not a multiple of 8 GPUs x 1 per GPU");
+  EXPECT_EQ(evaluate_shape(cl, in, Shape{"a", 1, 1, 1, 7200}, in.now).why_not,
+            "time limit 02:00:00 exceeds the partition's 01:00:00");
+  EXPECT_NE(evaluate_shape(cl, in, Shape{"a", 1, 1, 1, 120}, in.now).why_not.find("leaves no training time"),
+            std::string::npos);
+}
+
+TEST(SlurmPlan, BestIsEarliestFinishThenFewestUnits) {
+  auto cl = parse_cluster_profile(IniDoc::parse(kTinyProfile, "t.ini"));
+  auto in = inputs();
+  auto cs = plan_candidates(cl, in);
+  int best = pick_best(cs);
+  ASSERT_GE(best, 0);
+  for (const auto& c : cs)
+    if (c.feasible) {
+      EXPECT_LE(cs[best].finish_time, c.finish_time);
+    }
+  // A probe that says the fast shape starts much later flips the choice.
+  for (auto& c : cs)
+    if (c.feasible && c.shape.partition == cs[best].shape.partition && c.shape.gpus == cs[best].shape.gpus)
+      c = evaluate_shape(cl, in, c.shape, in.now + 100000);
+  int after = pick_best(cs);
+  EXPECT_NE(cs[after].shape.gpus * 100 + cs[after].shape.nodes, cs[best].shape.gpus * 100 + cs[best].shape.nodes);
+  std::string table = format_plan_table(in, cs, after);
+  EXPECT_NE(table.find("not possible:\n    x x 8 GPUs: global batch 4 is not a multiple of 8 GPUs x 1 per GPU"),
+            std::string::npos) << table;
+  EXPECT_NE(table.find("* "), std::string::npos) << table;
+}
+
+TEST(SlurmThroughput, FromJournalAndBenchJson) {
+  std::string journal;
+  for (int i = 1; i <= 6; ++i)
+    journal += "{\"event\":\"progress\",\"step\":" + std::to_string(i) + ",\"images_per_s\":" +
+               std::to_string(i < 4 ? 2 : 40) + ",\"world_size\":2}\n";
+  journal += "{\"event\":\"checkpoint\",\"step\":6,\"seconds\":7.5}\n";
+  auto m = parse_measured(journal, "j.jsonl");
+  EXPECT_DOUBLE_EQ(m.images_per_s_per_gpu, 20.0);  // median of the newer half, per rank
+  EXPECT_DOUBLE_EQ(m.ckpt_seconds, 7.5);
+  auto b = parse_measured("{\"images_per_s\": 30, \"world_size\": 3, \"ckpt_seconds\": 4}", "b.json");
+  EXPECT_DOUBLE_EQ(b.images_per_s_per_gpu, 10.0);
+  EXPECT_DOUBLE_EQ(b.ckpt_seconds, 4.0);
+  EXPECT_NE(usage_error([] { parse_measured("{\"event\":\"plan\"}\n", "e.jsonl"); })
+                .find("e.jsonl: no progress event with a positive images_per_s"),
+            std::string::npos);
+}
