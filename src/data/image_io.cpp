@@ -30,6 +30,13 @@ void on_png_error(png_structp png, png_const_charp msg) {
 
 void on_png_warning(png_structp, png_const_charp) {}  // ancillary-chunk problems do not change the pixels
 
+// Replaces libpng's stdio reader, whose only message for a short file is "Read Error".
+void read_from_file(png_structp png, png_bytep data, size_t length) {
+  auto* file = static_cast<FILE*>(png_get_io_ptr(png));
+  if (std::fread(data, 1, length, file) != length)
+    png_error(png, std::ferror(file) ? "I/O error while reading" : "the file ends early (truncated)");
+}
+
 const char* color_type_name(int type) {
   switch (type) {
     case PNG_COLOR_TYPE_GRAY: return "grey";
@@ -87,7 +94,7 @@ class PngReader {
 // Stage 1: header. No non-trivial locals (libpng may longjmp out of here).
 bool png_stage_header(png_structp png, png_infop info, FILE* file, PngHeader* out) {
   if (setjmp(png_jmpbuf(png))) return false;
-  png_init_io(png, file);
+  png_set_read_fn(png, file, read_from_file);
   png_set_sig_bytes(png, 8);
   png_set_benign_errors(png, 0);  // "too much image data" and friends are corruption, not warnings
   png_read_info(png, info);

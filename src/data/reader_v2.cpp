@@ -118,12 +118,18 @@ ReaderV2::Sequence ReaderV2::parse_sequence(const std::string& world, const std:
       {"frame", "cameraID", "trackID", "left", "right", "top", "bottom", "number_pixels", "truncation_ratio",
        "occupancy_ratio", "isMoving"},
       hint);
+  const size_t b_frame = bbox.column("frame"), b_cam = bbox.column("cameraID"), b_tid = bbox.column("trackID"),
+               b_left = bbox.column("left"), b_right = bbox.column("right"), b_top = bbox.column("top"),
+               b_bottom = bbox.column("bottom"), b_trunc = bbox.column("truncation_ratio"),
+               b_occ = bbox.column("occupancy_ratio"), b_moving = bbox.column("isMoving");
+  const size_t p_alpha = pose.column("alpha"), p_w = pose.column("width"), p_h = pose.column("height"),
+               p_l = pose.column("length"), p_x = pose.column("camera_space_X"), p_y = pose.column("camera_space_Y"),
+               p_z = pose.column("camera_space_Z"), p_ry = pose.column("rotation_camera_space_y");
   for (size_t row = 0; row < bbox.rows(); ++row) {
-    const int frame = bbox.to_int(row, bbox.column("frame")), cam = bbox.to_int(row, bbox.column("cameraID"));
-    const int tid = bbox.to_int(row, bbox.column("trackID"));
+    const int frame = bbox.to_int(row, b_frame), cam = bbox.to_int(row, b_cam), tid = bbox.to_int(row, b_tid);
     auto track = class_of_track.find(tid);
     if (track == class_of_track.end())
-      bbox.fail(row, bbox.column("trackID"), "track " + std::to_string(tid) + " is not listed in " + info.path());
+      bbox.fail(row, b_tid, "track " + std::to_string(tid) + " is not listed in " + info.path());
     auto p = pose_row.find({frame, cam, tid});
     if (p == pose_row.end())
       bbox.fail_row(row, "track " + std::to_string(tid) + " (frame " + std::to_string(frame) + ", camera " +
@@ -132,19 +138,14 @@ ReaderV2::Sequence ReaderV2::parse_sequence(const std::string& world, const std:
     ObjectGT o;
     o.track_id = tid;
     o.class_id = track->second;
-    o.left = bbox.to_float(row, bbox.column("left")), o.right = bbox.to_float(row, bbox.column("right"));
-    o.top = bbox.to_float(row, bbox.column("top")), o.bottom = bbox.to_float(row, bbox.column("bottom"));
-    o.truncation = bbox.to_float(row, bbox.column("truncation_ratio"));
-    o.occupancy = bbox.to_float(row, bbox.column("occupancy_ratio"));
-    o.moving = bbox.to_bool(row, bbox.column("isMoving"));
-    o.alpha = pose.to_float(pr, pose.column("alpha"));
-    o.width3d = pose.to_float(pr, pose.column("width"));
-    o.height3d = pose.to_float(pr, pose.column("height"));
-    o.length3d = pose.to_float(pr, pose.column("length"));
-    o.x3d = pose.to_float(pr, pose.column("camera_space_X"));
-    o.y3d = pose.to_float(pr, pose.column("camera_space_Y"));
-    o.z3d = pose.to_float(pr, pose.column("camera_space_Z"));
-    o.rotation_y = pose.to_float(pr, pose.column("rotation_camera_space_y"));
+    o.left = bbox.to_float(row, b_left), o.right = bbox.to_float(row, b_right);
+    o.top = bbox.to_float(row, b_top), o.bottom = bbox.to_float(row, b_bottom);
+    o.truncation = bbox.to_float(row, b_trunc), o.occupancy = bbox.to_float(row, b_occ);
+    o.moving = bbox.to_bool(row, b_moving);
+    o.alpha = pose.to_float(pr, p_alpha);
+    o.width3d = pose.to_float(pr, p_w), o.height3d = pose.to_float(pr, p_h), o.length3d = pose.to_float(pr, p_l);
+    o.x3d = pose.to_float(pr, p_x), o.y3d = pose.to_float(pr, p_y), o.z3d = pose.to_float(pr, p_z);
+    o.rotation_y = pose.to_float(pr, p_ry);
     s.objects[{frame, cam}].push_back(o);
   }
 

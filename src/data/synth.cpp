@@ -6,7 +6,10 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -74,6 +77,13 @@ void make_dirs(const std::string& dir) {
   if (ec) throw Error("cannot create directory " + dir + ": " + ec.message(), "choose an output directory you can write to");
 }
 
+void write_text_file(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << text;
+  out.close();
+  if (!out) throw Error(path + ": cannot write (" + std::strerror(errno) + ")", "check free space and permissions");
+}
+
 }  // namespace synth
 
 void write_synthetic(const SynthOptions& o) {
@@ -122,7 +132,13 @@ void write_synthetic(const SynthOptions& o) {
   };
   std::vector<std::thread> pool;
   const int threads = std::min<int>(o.threads, static_cast<int>(items.size()));
-  for (int t = 1; t < threads; ++t) pool.emplace_back(worker);
+  try {
+    for (int t = 1; t < threads; ++t) pool.emplace_back(worker);
+  } catch (...) {  // could not start a thread: stop the ones running before reporting it
+    failed = true;
+    for (auto& t : pool) t.join();
+    throw;
+  }
   worker();  // the calling thread works too
   for (auto& t : pool) t.join();
   if (error) std::rethrow_exception(error);

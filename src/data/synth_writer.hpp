@@ -48,7 +48,9 @@ std::unique_ptr<SequenceWriter> make_writer_v1(const SynthOptions& o, const std:
 std::unique_ptr<SequenceWriter> make_writer_v2(const SynthOptions& o, const std::string& world,
                                                const std::string& variation);
 
-// Shared by both writers: mkdir -p with an Error naming the folder.
+// Shared by both writers: mkdir -p, and writing a whole text file, with Errors naming the path. No fsync: a
+// synthetic tree is regenerated, not recovered, and thousands of fsyncs would dominate the run time.
 void make_dirs(const std::string& dir);
+void write_text_file(const std::string& path, const std::string& text);
 
 }  // namespace sdn::data::synth

@@ -6,7 +6,6 @@
 #include <set>
 
 #include "core/error.hpp"
-#include "core/fs.hpp"
 #include "core/rng.hpp"
 #include "data/image_io.hpp"
 #include "data/synth_render.hpp"
@@ -70,7 +69,7 @@ class WriterV1 final : public SequenceWriter {
       instance_colors_[t.track_id] = c;
       text += std::string(class_names()[t.class_id]) + ":" + std::to_string(t.track_id) + " " + rgb_text(c) + "\n";
     }
-    fs::write_atomic(paths::v1_encoding(root, world_, variation_), text);
+    write_text_file(paths::v1_encoding(root, world_, variation_), text);
   }
 
   FrameRows write_frame(int index, int camera) const override {
@@ -113,8 +112,8 @@ class WriterV1 final : public SequenceWriter {
   void finish(const std::vector<FrameRows>& rows) override {
     std::string mot = std::string(kMotHeader) + "\n", ext = std::string(kExtrinsicHeader) + "\n";
     for (const auto& r : rows) mot += r.files[0], ext += r.files[1];
-    fs::write_atomic(paths::v1_motgt(options_.out, world_, variation_), mot);
-    fs::write_atomic(paths::v1_extrinsics(options_.out, world_, variation_), ext);
+    write_text_file(paths::v1_motgt(options_.out, world_, variation_), mot);
+    write_text_file(paths::v1_extrinsics(options_.out, world_, variation_), ext);
   }
 
  private:

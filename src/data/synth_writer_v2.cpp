@@ -3,7 +3,6 @@
 // an 8-bit palettised PNG whose index is trackID + 1; per sequence colors.txt, info.txt, and bbox.txt (note its
 // l r t b order), pose.txt, intrinsic.txt, extrinsic.txt with a row per frame and camera.
 #include "core/error.hpp"
-#include "core/fs.hpp"
 #include "core/rng.hpp"
 #include "data/image_io.hpp"
 #include "data/synth_render.hpp"
@@ -52,11 +51,11 @@ class WriterV2 final : public SequenceWriter {
                 std::to_string(c[2]) + "\n";
     }
     colors += "Undefined 0 0 0\n";
-    fs::write_atomic(paths::v2_text(root, world_, variation_, "colors.txt"), colors);
+    write_text_file(paths::v2_text(root, world_, variation_, "colors.txt"), colors);
     std::string info = std::string(kInfoHeader) + "\n";
     for (const TrackInfo& t : scene_.tracks(options_.first_frame, options_.first_frame + options_.frames - 1))
       info += std::to_string(t.track_id) + " " + class_names()[t.class_id] + " " + t.model + " " + t.color_name + "\n";
-    fs::write_atomic(paths::v2_text(root, world_, variation_, "info.txt"), info);
+    write_text_file(paths::v2_text(root, world_, variation_, "info.txt"), info);
     // Index 0 (background) is black; the palette colours are for viewers only, readers use the indices.
     palette_.assign(256, {0, 0, 0});
     for (size_t i = 1; i < palette_.size(); ++i) {
@@ -112,7 +111,7 @@ class WriterV2 final : public SequenceWriter {
     for (int k = 0; k < kFiles; ++k) {
       std::string text = std::string(headers[k]) + "\n";
       for (const auto& r : rows) text += r.files[static_cast<size_t>(k)];
-      fs::write_atomic(paths::v2_text(options_.out, world_, variation_, names[k]), text);
+      write_text_file(paths::v2_text(options_.out, world_, variation_, names[k]), text);
     }
   }
 
