@@ -44,9 +44,12 @@ ColorTable read_color_table(const TextTable& t, const std::string& name_column, 
     }
     const std::uint32_t key = pack_rgb(rgb[0], rgb[1], rgb[2]);
     auto [it, fresh] = first_row.emplace(key, row);
-    if (!fresh)
+    if (!fresh) {
+      const Label& before = out.labels.at(key);
+      if (before.class_id == label.class_id && before.instance == label.instance) continue;  // a repeated line
       t.fail_row(row, "colour " + std::to_string(rgb[0]) + " " + std::to_string(rgb[1]) + " " + std::to_string(rgb[2]) +
-                          " is already used on line " + std::to_string(t.line(it->second)));
+                          " is already used on line " + std::to_string(t.line(it->second)) + " for another label");
+    }
     out.labels.emplace(key, label);
   }
   return out;

@@ -121,6 +121,133 @@ Surface box_surface(const CamBox& b, int axis, const Vec3& local, double depth) 
   return s;
 }
 
+// What the rest of the frame needs to know about one vehicle in this camera.
+struct VehicleView {
+  Vec3 loc;               // bottom-face centre, camera frame
+  double ry_cam = 0;
+  double truncation = 0;
+  int full = 0;           // pixels whose ray hits its box, occluded or not
+};
+
+// Vehicles and props as camera-frame boxes, keeping only those that project into the image.
+std::vector<CamBox> collect_boxes(const SceneModel& scene, const std::vector<Vehicle>& vehicles, const CameraPose& cam,
+                                  const Intrinsics& K, int width, int height, std::vector<VehicleView>& views) {
+  std::vector<CamBox> boxes;
+  views.assign(vehicles.size(), {});
+  for (size_t i = 0; i < vehicles.size(); ++i) {
+    CamBox b = make_box(vehicles[i].box, cam, views[i].ry_cam, views[i].loc);
+    b.class_id = vehicles[i].class_id, b.instance = vehicles[i].track_id + 1, b.object = static_cast<int>(i);
+    b.paint = vehicles[i].paint;
+    if (project(b, views[i].loc, K, width, height)) boxes.push_back(b), views[i].truncation = b.truncation;
+  }
+  for (const Prop& p : scene.props(cam.centre.z - 40.0, cam.centre.z + 300.0)) {
+    double ry = 0;
+    Vec3 loc;
+    CamBox b = make_box(p.box, cam, ry, loc);
+    b.class_id = p.class_id, b.paint = p.paint;
+    if (project(b, loc, K, width, height)) boxes.push_back(b);
+  }
+  return boxes;
+}
+
+struct Hit {
+  double t = kFarClip;  // depth along the camera axis; kFarClip = nothing hit (sky)
+  int cls = kSky, inst = 0;
+  Surface surf;
+};
+
+// Nearest hit of the ray through pixel (u, v): `d` in camera coordinates, `dw` the same ray in the road frame.
+Hit trace(const SceneModel& scene, const CameraPose& cam, const std::vector<CamBox>& boxes, const Vec3& d,
+          const Vec3& dw, int u, int v, std::vector<VehicleView>& views) {
+  Hit h;
+  if (dw.y > 1e-12) {  // ground plane y = 0
+    const double t = -cam.centre.y / dw.y;
+    const double x = cam.centre.x + t * dw.x, z = cam.centre.z + t * dw.z;
+    const bool road = std::fabs(x) <= kRoadHalfWidth;
+    if (t < h.t) {
+      h.t = t, h.cls = road ? kRoad : kTerrain;
+      h.surf.pattern = road ? Pattern::kRoad : Pattern::kTerrain;
+      h.surf.paint = road ? Rgb{86, 86, 90} : Rgb{118, 104, 72};
+      h.surf.s = x, h.surf.t = z;
+    }
+  }
+  for (int side = -1; side <= 1; side += 2) {
+    for (int rail = 0; rail < 2; ++rail) {  // vertical planes x = const: facades, then guard rails
+      const double X = rail ? scene.rail_x(side) : scene.facade_x(side);
+      if (dw.x * (X - cam.centre.x) <= 0) continue;
+      const double t = (X - cam.centre.x) / dw.x;
+      if (t >= h.t) continue;
+      const double y = cam.centre.y + t * dw.y, z = cam.centre.z + t * dw.z;
+      const Facade fc = rail ? scene.rail(side, z) : scene.facade(side, z);
+      if (fc.class_id < 0 || y > 0 || -y > fc.top) continue;
+      h.t = t, h.cls = fc.class_id, h.inst = 0;
+      h.surf = Surface{};
+      h.surf.pattern = fc.class_id == kBuilding ? Pattern::kBuilding : rail ? Pattern::kPlain : Pattern::kFoliage;
+      h.surf.paint = fc.paint, h.surf.s = z, h.surf.t = -y, h.surf.shade = rail ? 0.85 : 0.9;
+    }
+  }
+  for (const CamBox& b : boxes) {
+    if (u < b.u0 || u > b.u1 || v < b.v0 || v > b.v1) continue;
+    int axis = 0;
+    Vec3 local;
+    const double t = hit_box(b, d, axis, local);
+    if (t == std::numeric_limits<double>::infinity()) continue;
+    if (b.object >= 0) ++views[static_cast<size_t>(b.object)].full;  // before the depth test: occupancy
+    if (t >= h.t) continue;
+    h.t = t, h.cls = b.class_id, h.inst = b.instance;
+    h.surf = box_surface(b, axis, local, t);
+  }
+  return h;
+}
+
+// Object rows of the vehicles with at least one visible pixel: tight box of those pixels, pose, ratios.
+void add_objects(const std::vector<Vehicle>& vehicles, const std::vector<VehicleView>& views, RenderedFrame& out) {
+  Frame& f = out.frame;
+  struct Stats {
+    int pixels = 0, left = 0, right = -1, top = 0, bottom = -1;
+  };
+  std::vector<Stats> stats(vehicles.size());
+  std::vector<int> by_instance(256, -1);
+  for (size_t i = 0; i < vehicles.size(); ++i) by_instance[static_cast<size_t>(vehicles[i].track_id + 1)] = static_cast<int>(i);
+  for (int v = 0; v < f.height; ++v)
+    for (int u = 0; u < f.width; ++u) {
+      const int id = f.instance[static_cast<size_t>(v) * f.width + u];
+      if (id == 0) continue;
+      Stats& s = stats[static_cast<size_t>(by_instance[static_cast<size_t>(id)])];
+      if (s.pixels++ == 0) s.left = s.right = u, s.top = s.bottom = v;
+      s.left = std::min(s.left, u), s.right = std::max(s.right, u);
+      s.top = std::min(s.top, v), s.bottom = std::max(s.bottom, v);
+    }
+  for (size_t i = 0; i < vehicles.size(); ++i) {
+    const Stats& s = stats[i];
+    if (s.pixels == 0) continue;
+    const Vehicle& veh = vehicles[i];
+    const VehicleView& view = views[i];
+    RenderedObject o;
+    ObjectGT& g = o.gt;
+    g.track_id = veh.track_id, g.class_id = veh.class_id;
+    g.left = static_cast<float>(s.left), g.top = static_cast<float>(s.top);
+    g.right = static_cast<float>(s.right), g.bottom = static_cast<float>(s.bottom);
+    g.width3d = quantise(veh.box.width, 1e-4), g.height3d = quantise(veh.box.height, 1e-4);
+    g.length3d = quantise(veh.box.length, 1e-4);
+    g.x3d = quantise(view.loc.x, 1e-4), g.y3d = quantise(view.loc.y, 1e-4), g.z3d = quantise(view.loc.z, 1e-4);
+    g.rotation_y = quantise(view.ry_cam, 1e-6);
+    g.alpha = quantise(wrap_pi(view.ry_cam - std::atan2(view.loc.x, view.loc.z)), 1e-6);
+    const double occupancy = static_cast<double>(s.pixels) / std::max(view.full, s.pixels);
+    g.truncation = quantise(view.truncation, 1e-6);
+    g.occupancy = quantise(occupancy, 1e-6);
+    g.moving = veh.moving;
+    o.pixels = s.pixels;
+    o.truncated = view.truncation > 1e-6 ? 1 : 0;
+    o.occluded = occupancy >= 0.95 ? 0 : occupancy >= 0.5 ? 1 : 2;
+    o.world = {round_to(veh.box.bottom.x, 1e-4), round_to(veh.box.bottom.y, 1e-4), round_to(veh.box.bottom.z, 1e-4)};
+    o.world_ry = quantise(veh.box.ry, 1e-6);
+    o.model = veh.model, o.color_name = veh.color_name;
+    f.objects.push_back(g);
+    out.objects.push_back(o);
+  }
+}
+
 }  // namespace
 
 RenderedFrame render_frame(const SceneModel& scene, const Look& look, Layout layout, const std::string& world,
@@ -146,130 +273,31 @@ RenderedFrame render_frame(const SceneModel& scene, const Look& look, Layout lay
   }
 
   const std::vector<Vehicle> vehicles = scene.vehicles(index);
-  std::vector<CamBox> boxes;
-  std::vector<double> ry_cams(vehicles.size());
-  std::vector<Vec3> locs(vehicles.size());
-  std::vector<double> truncation(vehicles.size(), 0);
-  for (size_t i = 0; i < vehicles.size(); ++i) {
-    CamBox b = make_box(vehicles[i].box, cam, ry_cams[i], locs[i]);
-    b.class_id = vehicles[i].class_id, b.instance = vehicles[i].track_id + 1, b.object = static_cast<int>(i);
-    b.paint = vehicles[i].paint;
-    if (project(b, locs[i], K, width, height)) boxes.push_back(b), truncation[i] = b.truncation;
-  }
-  for (const Prop& p : scene.props(cam.centre.z - 40.0, cam.centre.z + 300.0)) {
-    double ry = 0;
-    Vec3 loc;
-    CamBox b = make_box(p.box, cam, ry, loc);
-    b.class_id = p.class_id, b.paint = p.paint;
-    if (project(b, loc, K, width, height)) boxes.push_back(b);
-  }
-
-  std::vector<int> full(vehicles.size(), 0);
+  std::vector<VehicleView> views;
+  const std::vector<CamBox> boxes = collect_boxes(scene, vehicles, cam, K, width, height, views);
   const std::uint64_t frame_key = hash_key({scene.key(), text_key(variation),
                                             static_cast<std::uint64_t>(index), static_cast<std::uint64_t>(camera)});
   for (int v = 0; v < height; ++v) {
     for (int u = 0; u < width; ++u) {
       const Vec3 d{(u - K.cx) / K.fx, (v - K.cy) / K.fy, 1.0};
       const Vec3 dw = rot_y(cyaw, syaw, d);
-      double best = kFarClip;
-      int cls = kSky, inst = 0;
-      Surface surf;
-      if (dw.y > 1e-12) {  // ground plane y = 0
-        const double t = -cam.centre.y / dw.y;
-        if (t < best) {
-          const double x = cam.centre.x + t * dw.x, z = cam.centre.z + t * dw.z;
-          const bool road = std::fabs(x) <= kRoadHalfWidth;
-          best = t, cls = road ? kRoad : kTerrain;
-          surf.pattern = road ? Pattern::kRoad : Pattern::kTerrain;
-          surf.paint = road ? Rgb{86, 86, 90} : Rgb{118, 104, 72};
-          surf.s = x, surf.t = z;
-        }
-      }
-      for (int side = -1; side <= 1; side += 2) {
-        for (int rail = 0; rail < 2; ++rail) {  // vertical planes x = const: facades, then guard rails
-          const double X = rail ? scene.rail_x(side) : scene.facade_x(side);
-          if (dw.x * (X - cam.centre.x) <= 0) continue;
-          const double t = (X - cam.centre.x) / dw.x;
-          if (t >= best) continue;
-          const double y = cam.centre.y + t * dw.y, z = cam.centre.z + t * dw.z;
-          const Facade fc = rail ? scene.rail(side, z) : scene.facade(side, z);
-          if (fc.class_id < 0 || y > 0 || -y > fc.top) continue;
-          best = t, cls = fc.class_id, inst = 0;
-          surf.pattern = fc.class_id == kBuilding ? Pattern::kBuilding : rail ? Pattern::kPlain : Pattern::kFoliage;
-          surf.paint = fc.paint, surf.s = z, surf.t = -y, surf.shade = rail ? 0.85 : 0.9;
-        }
-      }
-      for (const CamBox& b : boxes) {
-        if (u < b.u0 || u > b.u1 || v < b.v0 || v > b.v1) continue;
-        int axis = 0;
-        Vec3 local;
-        const double t = hit_box(b, d, axis, local);
-        if (t == std::numeric_limits<double>::infinity()) continue;
-        if (b.object >= 0) ++full[static_cast<size_t>(b.object)];
-        if (t >= best) continue;
-        best = t, cls = b.class_id, inst = b.instance;
-        surf = box_surface(b, axis, local, t);
-      }
+      Hit h = trace(scene, cam, boxes, d, dw, u, v, views);
       const size_t i = static_cast<size_t>(v) * width + u;
-      const std::uint64_t pixel_key = frame_key + i;
       Rgb c;
-      if (best < kFarClip) {
-        surf.depth = best;
-        f.classes[i] = static_cast<std::uint8_t>(cls);
-        f.instance[i] = static_cast<std::uint16_t>(inst);
-        f.depth[i] = static_cast<std::uint16_t>(std::min<long>(65534, std::lround(best * 100.0)));
-        c = shade_surface(look, surf, pixel_key);
+      if (h.t < kFarClip) {
+        h.surf.depth = h.t;
+        f.classes[i] = static_cast<std::uint8_t>(h.cls);
+        f.instance[i] = static_cast<std::uint16_t>(h.inst);
+        f.depth[i] = static_cast<std::uint16_t>(std::min<long>(65534, std::lround(h.t * 100.0)));
+        c = shade_surface(look, h.surf, frame_key + i);
       } else {
         const double norm = std::sqrt(dw.x * dw.x + dw.y * dw.y + dw.z * dw.z);
-        c = shade_sky(look, -dw.y / norm, pixel_key);
+        c = shade_sky(look, -dw.y / norm, frame_key + i);
       }
       f.rgb[3 * i] = c[0], f.rgb[3 * i + 1] = c[1], f.rgb[3 * i + 2] = c[2];
     }
   }
-
-  // Per-vehicle statistics from the instance image (the visible pixels) and the unoccluded hit counts.
-  struct Stats {
-    int pixels = 0, left = 0, right = -1, top = 0, bottom = -1;
-  };
-  std::vector<Stats> stats(vehicles.size());
-  std::vector<int> by_instance(256, -1);
-  for (size_t i = 0; i < vehicles.size(); ++i) by_instance[static_cast<size_t>(vehicles[i].track_id + 1)] = static_cast<int>(i);
-  for (int v = 0; v < height; ++v)
-    for (int u = 0; u < width; ++u) {
-      const int id = f.instance[static_cast<size_t>(v) * width + u];
-      if (id == 0) continue;
-      Stats& s = stats[static_cast<size_t>(by_instance[static_cast<size_t>(id)])];
-      if (s.pixels++ == 0) s.left = s.right = u, s.top = s.bottom = v;
-      s.left = std::min(s.left, u), s.right = std::max(s.right, u);
-      s.top = std::min(s.top, v), s.bottom = std::max(s.bottom, v);
-    }
-  for (size_t i = 0; i < vehicles.size(); ++i) {
-    const Stats& s = stats[i];
-    if (s.pixels == 0) continue;
-    const Vehicle& veh = vehicles[i];
-    RenderedObject o;
-    ObjectGT& g = o.gt;
-    g.track_id = veh.track_id, g.class_id = veh.class_id;
-    g.left = static_cast<float>(s.left), g.top = static_cast<float>(s.top);
-    g.right = static_cast<float>(s.right), g.bottom = static_cast<float>(s.bottom);
-    g.width3d = quantise(veh.box.width, 1e-4), g.height3d = quantise(veh.box.height, 1e-4);
-    g.length3d = quantise(veh.box.length, 1e-4);
-    g.x3d = quantise(locs[i].x, 1e-4), g.y3d = quantise(locs[i].y, 1e-4), g.z3d = quantise(locs[i].z, 1e-4);
-    g.rotation_y = quantise(ry_cams[i], 1e-6);
-    g.alpha = quantise(wrap_pi(ry_cams[i] - std::atan2(locs[i].x, locs[i].z)), 1e-6);
-    const double occupancy = static_cast<double>(s.pixels) / std::max(full[i], s.pixels);
-    g.truncation = quantise(truncation[i], 1e-6);
-    g.occupancy = quantise(occupancy, 1e-6);
-    g.moving = veh.moving;
-    o.pixels = s.pixels;
-    o.truncated = truncation[i] > 1e-6 ? 1 : 0;
-    o.occluded = occupancy >= 0.95 ? 0 : occupancy >= 0.5 ? 1 : 2;
-    o.world = {round_to(veh.box.bottom.x, 1e-4), round_to(veh.box.bottom.y, 1e-4), round_to(veh.box.bottom.z, 1e-4)};
-    o.world_ry = quantise(veh.box.ry, 1e-6);
-    o.model = veh.model, o.color_name = veh.color_name;
-    f.objects.push_back(g);
-    out.objects.push_back(o);
-  }
+  add_objects(vehicles, views, out);
   return out;
 }
 

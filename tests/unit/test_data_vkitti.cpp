@@ -119,10 +119,12 @@ TEST(DataVkitti, ColourTableMapsNamesInstancesAndUnknownClasses) {
   EXPECT_EQ(at(4, 5, 6).class_id, kVan);
   EXPECT_EQ(at(4, 5, 6).instance, 1);
 
+  dt::write_text(f, "Category(:id) r g b\nTerrain 210 0 200\nTerrain 210 0 200\n");  // a repeated line is harmless
+  EXPECT_EQ(detail::read_color_table(TextTable::read(f, {"Category(:id)"}), "Category(:id)", true).labels.size(), 1u);
   dt::write_text(f, "Category(:id) r g b\nTerrain 210 0 200\nRoad 210 0 200\n");
   const std::string dup = dt::error_of(
       [&] { detail::read_color_table(TextTable::read(f, {"Category(:id)", "r", "g", "b"}), "Category(:id)", true); });
-  EXPECT_NE(dup.find(f + ":3: colour 210 0 200 is already used on line 2"), std::string::npos) << dup;
+  EXPECT_NE(dup.find(f + ":3: colour 210 0 200 is already used on line 2 for another label"), std::string::npos) << dup;
   dt::write_text(f, "Category(:id) r g b\nTerrain 300 0 200\n");
   const std::string range = dt::error_of(
       [&] { detail::read_color_table(TextTable::read(f, {"Category(:id)", "r", "g", "b"}), "Category(:id)", true); });
