@@ -15,8 +15,13 @@ namespace {
 constexpr double kNear = 0.1;  // metres; boxes closer than this to the camera plane are clipped
 constexpr double kPi = 3.14159265358979323846;
 
-double round_to(double v, double step) { return std::round(v / step) * step; }
-float quantise(double v, double step) { return static_cast<float>(round_to(v, step)); }
+// Rounds to `digits` decimals; dividing by the exact power of ten gives the double nearest to that decimal,
+// so the text written for it stays short ("0.0798", not "0.07980000000000001").
+double round_to(double v, int digits) {
+  const double scale = std::pow(10.0, digits);
+  return std::round(v * scale) / scale;
+}
+float quantise(double v, int digits) { return static_cast<float>(round_to(v, digits)); }
 
 double wrap_pi(double a) {
   while (a > kPi) a -= 2 * kPi;
@@ -228,20 +233,20 @@ void add_objects(const std::vector<Vehicle>& vehicles, const std::vector<Vehicle
     g.track_id = veh.track_id, g.class_id = veh.class_id;
     g.left = static_cast<float>(s.left), g.top = static_cast<float>(s.top);
     g.right = static_cast<float>(s.right), g.bottom = static_cast<float>(s.bottom);
-    g.width3d = quantise(veh.box.width, 1e-4), g.height3d = quantise(veh.box.height, 1e-4);
-    g.length3d = quantise(veh.box.length, 1e-4);
-    g.x3d = quantise(view.loc.x, 1e-4), g.y3d = quantise(view.loc.y, 1e-4), g.z3d = quantise(view.loc.z, 1e-4);
-    g.rotation_y = quantise(view.ry_cam, 1e-6);
-    g.alpha = quantise(wrap_pi(view.ry_cam - std::atan2(view.loc.x, view.loc.z)), 1e-6);
+    g.width3d = quantise(veh.box.width, 4), g.height3d = quantise(veh.box.height, 4);
+    g.length3d = quantise(veh.box.length, 4);
+    g.x3d = quantise(view.loc.x, 4), g.y3d = quantise(view.loc.y, 4), g.z3d = quantise(view.loc.z, 4);
+    g.rotation_y = quantise(view.ry_cam, 6);
+    g.alpha = quantise(wrap_pi(view.ry_cam - std::atan2(view.loc.x, view.loc.z)), 6);
     const double occupancy = static_cast<double>(s.pixels) / std::max(view.full, s.pixels);
-    g.truncation = quantise(view.truncation, 1e-6);
-    g.occupancy = quantise(occupancy, 1e-6);
+    g.truncation = quantise(view.truncation, 6);
+    g.occupancy = quantise(occupancy, 6);
     g.moving = veh.moving;
     o.pixels = s.pixels;
     o.truncated = view.truncation > 1e-6 ? 1 : 0;
     o.occluded = occupancy >= 0.95 ? 0 : occupancy >= 0.5 ? 1 : 2;
-    o.world = {round_to(veh.box.bottom.x, 1e-4), round_to(veh.box.bottom.y, 1e-4), round_to(veh.box.bottom.z, 1e-4)};
-    o.world_ry = quantise(veh.box.ry, 1e-6);
+    o.world = {round_to(veh.box.bottom.x, 4), round_to(veh.box.bottom.y, 4), round_to(veh.box.bottom.z, 4)};
+    o.world_ry = quantise(veh.box.ry, 6);
     o.model = veh.model, o.color_name = veh.color_name;
     f.objects.push_back(g);
     out.objects.push_back(o);
@@ -269,7 +274,7 @@ RenderedFrame render_frame(const SceneModel& scene, const Look& look, Layout lay
   {  // road -> camera: [R^T | -R^T C]
     const Vec3 t = rot_y(cyaw, -syaw, {-cam.centre.x, -cam.centre.y, -cam.centre.z});
     out.extrinsic = {cyaw, 0, -syaw, t.x, 0, 1, 0, t.y, syaw, 0, cyaw, t.z, 0, 0, 0, 1};
-    for (double& e : out.extrinsic) e = round_to(e, 1e-7);  // readable text; no reader needs more
+    for (double& e : out.extrinsic) e = round_to(e, 7);  // readable text; no reader needs more
   }
 
   const std::vector<Vehicle> vehicles = scene.vehicles(index);

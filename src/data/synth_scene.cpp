@@ -42,7 +42,10 @@ SlotSpec slot_spec(int s) {
   return {LaneKind::kParkedLeft, -7.1, s - 9, 3};
 }
 
-double round_to(double v, double step) { return std::round(v / step) * step; }
+double round_to(double v, int digits) {
+  const double scale = std::pow(10.0, digits);
+  return std::round(v * scale) / scale;
+}
 
 struct ColorName {
   const char* name;
@@ -74,9 +77,9 @@ TrackDraw draw_track(std::uint64_t key, int slot, int cycle) {
   const ColorName& c = kPaints[rng.below(sizeof kPaints / sizeof kPaints[0])];
   d.info.color_name = c.name;
   d.paint = c.paint;
-  d.width = round_to(van ? rng.uniform(1.9, 2.1) : rng.uniform(1.6, 1.85), 1e-3);
-  d.height = round_to(van ? rng.uniform(1.9, 2.3) : rng.uniform(1.4, 1.6), 1e-3);
-  d.length = round_to(van ? rng.uniform(4.6, 5.4) : rng.uniform(3.9, 4.7), 1e-3);
+  d.width = round_to(van ? rng.uniform(1.9, 2.1) : rng.uniform(1.6, 1.85), 3);
+  d.height = round_to(van ? rng.uniform(1.9, 2.3) : rng.uniform(1.4, 1.6), 3);
+  d.length = round_to(van ? rng.uniform(4.6, 5.4) : rng.uniform(3.9, 4.7), 3);
   const bool parked = spec.kind == LaneKind::kParkedLeft || spec.kind == LaneKind::kParkedRight;
   d.dx = rng.uniform(-1, 1) * (parked ? 0.25 : 0.15);
   d.dry = rng.uniform(-1, 1) * (parked ? 0.08 : 0.02);
