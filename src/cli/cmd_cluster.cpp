@@ -72,7 +72,7 @@ int write_modulefiles(const ClusterConfig& c) {
   deps.version = profile.name;
   deps.description = "modules sdn is built and run with on " + profile.name;
   deps.help = {"Loads the module set sdn was built with on " + profile.name + ":", "  " + parse::join(profile.modules, " "),
-               "Generated from " + profile.origin + "."};
+               "Generated from configs/clusters/" + profile.name + ".ini."};
   deps.depends = profile.modules;
   ModuleSpec sdn;
   sdn.name = "sdn";

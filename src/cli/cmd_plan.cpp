@@ -58,7 +58,7 @@ opt::Schema<PlanConfig> plan_schema() {
   opt::Schema<PlanConfig> s("plan", "Plan a training stage on a Slurm cluster: candidate job shapes (partition x GPUs x "
                                     "time limit) with chunks, wall time, service units and expected finish; writes "
                                     "the run directory (run.ini, jobs/, ckpt/, logs/, journal.jsonl) for the best one.");
-  s.add("stage", "stage config INI (reads [train] steps or epochs x iterations_per_epoch, global_batch, batch_per_rank)",
+  s.add("stage", "stage config INI = the trainer config (reads [train] epochs, iterations_per_epoch, global_batch, per_rank_batch)",
         [](PlanConfig& c) -> auto& { return c.stage; })
       .add("cluster", "cluster profile: a name in configs/clusters/ or a path", [](PlanConfig& c) -> auto& { return c.cluster; })
       .add("run-dir", "run directory to create (absolute paths are written into the job script)",
@@ -94,7 +94,7 @@ opt::Schema<PlanConfig> plan_schema() {
            opt::Range{0, 1e9})
       .add("batch-per-rank", "override the stage's batch per rank", [](PlanConfig& c) -> auto& { return c.batch_per_rank; },
            opt::Range{0, 1e9})
-      .add("train-command", "trainer command in the job (default: '<sdn> train'); it gets --config, --run-dir, --deadline",
+      .add("train-command", "trainer command in the job (default: '<sdn> train'); it gets --config RUN/run.ini --run-dir RUN",
            [](PlanConfig& c) -> auto& { return c.train_command; })
       .add("sdn-command", "how jobs call sdn (default: the profile's sdn_command, else this executable)",
            [](PlanConfig& c) -> auto& { return c.sdn_command; });

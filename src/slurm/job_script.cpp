@@ -143,14 +143,10 @@ std::string render_sbatch(const JobSpec& s) {
        "exit 1 ;;");
   line("esac");
   line("");
-  line("# The trainer's own watchdog stops before this time in case the signal is late or lost; the 30 s left");
-  line("# cover launcher teardown and the bookkeeping below.");
-  line("deadline_arg=()");
-  line("end=$(squeue -h -j \"$SLURM_JOB_ID\" -o %e 2>/dev/null || true)");
-  line("if end_s=$(date -d \"$end\" +%s 2>/dev/null); then deadline_arg=(--deadline \"$((end_s - 30))\"); fi");
-  line("");
+  line("# The trainer's watchdog reads this job's end from Slurm itself (stop.deadline = 0) and stops in time even");
+  line("# if the signal is late or lost.");
   line(s.launcher + (s.launcher.empty() ? "" : " ") + train_command(s) +
-       " --config \"$RUN/run.ini\" --run-dir \"$RUN\" \"${deadline_arg[@]}\" &");
+       " --config \"$RUN/run.ini\" --run-dir \"$RUN\" &");
   line("trainer=$!");
   line("forward() { echo \"sdn job: SIG$1 at $(date +%T), forwarding to the trainer\"; kill -s \"$1\" \"$trainer\" 2>/dev/null || true; }");
   line("trap 'forward USR2' USR2");

@@ -53,7 +53,8 @@ std::string render_modulefile_tcl(const ModuleSpec& s) {
   for (const auto& d : s.depends) o += "if { ![is-loaded " + d + "] } { module load " + d + " }\n";
   if (!s.bin_subdir.empty()) {
     if (s.root.empty())
-      o += "set root [file dirname [file dirname [file dirname $ModulesCurrentModulefile]]]\n";
+      o += "if { ![regexp {^(.*)/env-modules/} $ModulesCurrentModulefile -> root] } {\n"
+           "  error \"" + s.name + ": keep this file under ROOT/env-modules/\"\n}\n";
     else
       o += "set root " + tcl_str(s.root) + "\n";
     o += "setenv SDN_HOME $root\n";

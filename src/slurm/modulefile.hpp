@@ -14,7 +14,7 @@ struct ModuleSpec {
   std::string description;  // one line (whatis)
   std::vector<std::string> help;  // lines of `module help`
   // The install root; empty means "locate it from the modulefile's own path": the file lives at
-  // ROOT/env-modules/<name>/<version>[.lua], so a checkout works after `module use ROOT/env-modules`.
+  // ROOT/env-modules/[tcl/]<name>/<version>[.lua], so a checkout works after `module use ROOT/env-modules`.
   std::string root;
   std::string bin_subdir;   // relative to root, prepended to PATH (empty: no PATH change, no SDN_HOME)
   std::vector<std::string> depends;  // modules loaded with this one (Lua depends_on / Tcl module load)

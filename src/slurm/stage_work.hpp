@@ -17,11 +17,12 @@ struct StageWork {
   std::int64_t total_images() const { return total_steps * global_batch; }
 };
 
-// Keys read (the trainer's names; see docs/expanse.md "Planning"):
-//   [stage] name                                    optional, defaults to the file name
-//   [train] steps   or   [train] epochs x [train] iterations_per_epoch
-//   [train] global_batch                            images per optimiser step over all ranks
-//   [train] batch_per_rank                          images per rank (= per GPU) per forward/backward
+// Keys read (the trainer's names, src/train/config.cpp):
+//   [train] epochs x [train] iterations_per_epoch   total optimiser steps (iterations_per_epoch 0 = one pass
+//                                                   over the shards, unknown here: give --steps instead)
+//   [train] global_batch                            samples per optimiser step over all ranks
+//   [train] per_rank_batch                          samples per rank (= per GPU) per micro-batch
+// The stage name is the file name without extension.
 // Fields set (> 0) in `given` (command-line overrides) are taken as they are and not required in the file.
 // Throws one UsageError listing every missing or malformed key with file:line.
 StageWork read_stage_work(IniDoc doc, const StageWork& given = {});

@@ -6,7 +6,9 @@ proc ModulesHelp { } {
 module-whatis "Name: sdn Version: 0.1.0 - 3D-SDN training suite"
 conflict sdn
 if { ![is-loaded sdn-deps/expanse] } { module load sdn-deps/expanse }
-set root [file dirname [file dirname [file dirname $ModulesCurrentModulefile]]]
+if { ![regexp {^(.*)/env-modules/} $ModulesCurrentModulefile -> root] } {
+  error "sdn: keep this file under ROOT/env-modules/"
+}
 setenv SDN_HOME $root
 prepend-path PATH $root/build-expanse/src/cli
 setenv SDN_CLUSTER "expanse"

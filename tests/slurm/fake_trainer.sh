@@ -1,7 +1,7 @@
 #!/bin/bash
 # Stand-in for `sdn train` that honours the trainer contract exactly, so the job scripts, the journal and the
 # guards are proven on the real local cluster before (and independently of) the real trainer:
-#   sdn train --config RUN/run.ini --run-dir RUN [--deadline EPOCH_SECONDS]
+#   sdn train --config RUN/run.ini --run-dir RUN   (the watchdog's deadline comes from Slurm or --stop.deadline)
 #   exit 0 = complete, 3 = stopped early with a valid checkpoint (USR2/TERM or deadline), other = failure;
 #   checkpoints RUN/ckpt/step-%08d.h5, RUN/ckpt/latest names the newest complete one (atomic rename);
 #   progress/checkpoint/train_end events appended to RUN/journal.jsonl (through `sdn journal append`).
@@ -14,13 +14,17 @@ while [[ $# -gt 0 ]]; do
   case "$1" in
     --config) config=$2; shift 2 ;;
     --run-dir) run=$2; shift 2 ;;
-    --deadline) deadline=$2; shift 2 ;;
+    --stop.deadline) deadline=$2; shift 2 ;;
     *) echo "fake trainer: unknown argument $1" >&2; exit 2 ;;
   esac
 done
 [[ -f "$config" && -d "$run" ]] || { echo "fake trainer: --config FILE and --run-dir DIR required" >&2; exit 2; }
 sdn=${FAKE_SDN:?FAKE_SDN must name the sdn binary}
-total=$(sed -n 's/^[[:space:]]*steps[[:space:]]*=[[:space:]]*\([0-9]*\).*/\1/p' "$config" | head -1)
+# Total steps as the trainer computes them: [train] epochs x iterations_per_epoch.
+ini_int() { sed -n "s/^[[:space:]]*$1[[:space:]]*=[[:space:]]*\([0-9]*\).*/\1/p" "$config" | head -1; }
+epochs=$(ini_int epochs) iters=$(ini_int iterations_per_epoch)
+total=$(( ${epochs:-1} * ${iters:-0} ))
+(( total > 0 )) || { echo "fake trainer: $config has no [train] iterations_per_epoch" >&2; exit 2; }
 step_time=${FAKE_STEP_TIME:-0.2}
 rank=${SLURM_PROCID:-0}
 world=${SLURM_NTASKS:-1}
@@ -71,7 +75,7 @@ while (( step < total )); do
   if (( step % 10 == 0 )); then
     loss=$(awk -v s="$step" 'BEGIN { printf "%.4f", 2.0 / (1 + s / 50.0) }')
     "$sdn" journal append --run-dir "$run" --event progress --json \
-      "{\"step\": $step, \"total_steps\": $total, \"images_per_s\": $(awk -v w="$world" -v t="$step_time" 'BEGIN { printf "%.2f", w / t }'), \"loss\": $loss, \"world_size\": $world}"
+      "{\"step\": $step, \"total_steps\": $total, \"images_per_s\": $(awk -v w="$world" -v t="$step_time" 'BEGIN { printf "%.2f", t > 0 ? w / t : 0 }'), \"loss\": $loss, \"world_size\": $world}"
   fi
 done
 save || exit 1

@@ -114,26 +114,31 @@ TEST(SlurmProfile, LookupByNameListsWhereItLooked) {
             std::string::npos) << err;
 }
 
-TEST(SlurmStage, ReadsStepsOrEpochsTimesIterations) {
-  auto w = read_stage_work(IniDoc::parse("[train]\nepochs = 3\niterations_per_epoch = 100\nglobal_batch = 8\n"
-                                         "batch_per_rank = 2\n", "/x/semantic.ini"));
+TEST(SlurmStage, ReadsTheTrainersKeys) {
+  auto w = read_stage_work(IniDoc::parse("stage = semantic\n[train]\nepochs = 3\niterations_per_epoch = 100\n"
+                                         "global_batch = 8\nper_rank_batch = 2\n[model]\nname = drn_d_22\n",
+                                         "/x/semantic-drn.ini"));
   EXPECT_EQ(w.total_steps, 300);
   EXPECT_EQ(w.total_images(), 2400);
-  EXPECT_EQ(w.stage, "semantic");
+  EXPECT_EQ(w.per_gpu_batch, 2);
+  EXPECT_EQ(w.stage, "semantic-drn");
   StageWork given;
   given.total_steps = 50;
-  EXPECT_EQ(read_stage_work(IniDoc::parse("[train]\nsteps = 9\nglobal_batch = 8\nbatch_per_rank = 2\n", "a.ini"), given)
-                .total_steps, 50);
+  EXPECT_EQ(read_stage_work(IniDoc::parse("[train]\nglobal_batch = 8\nper_rank_batch = 2\n", "a.ini"), given).total_steps,
+            50);
 }
 
 TEST(SlurmStage, MissingAndInconsistentKeysAreNamed) {
-  std::string err = usage_error([] { read_stage_work(IniDoc::parse("[train]\nsteps = 10\n", "s.ini")); });
+  std::string err = usage_error([] { read_stage_work(IniDoc::parse("[train]\nepochs = 2\n", "s.ini")); });
+  EXPECT_NE(err.find("s.ini: train.iterations_per_epoch is not set (one pass over the shards): the planner cannot see "
+                     "the dataset, so give the total with --steps"),
+            std::string::npos) << err;
   EXPECT_NE(err.find("s.ini: missing key 'train.global_batch'"), std::string::npos) << err;
-  EXPECT_NE(err.find("s.ini: missing key 'train.batch_per_rank'"), std::string::npos) << err;
+  EXPECT_NE(err.find("s.ini: missing key 'train.per_rank_batch'"), std::string::npos) << err;
   err = usage_error([] {
-    read_stage_work(IniDoc::parse("[train]\nsteps = 10\nglobal_batch = 6\nbatch_per_rank = 4\n", "s.ini"));
+    read_stage_work(IniDoc::parse("[train]\niterations_per_epoch = 10\nglobal_batch = 6\nper_rank_batch = 4\n", "s.ini"));
   });
-  EXPECT_NE(err.find("s.ini:3: train.global_batch (6) is not a multiple of train.batch_per_rank (4)"), std::string::npos)
+  EXPECT_NE(err.find("s.ini:3: train.global_batch (6) is not a multiple of train.per_rank_batch (4)"), std::string::npos)
       << err;
 }
 

@@ -34,8 +34,7 @@ std::string slurp(const std::string& path) {
   return ss.str();
 }
 
-void expect_golden(const std::string& name, const std::string& actual) {
-  const std::string path = source_dir() + "/tests/golden/" + name;
+void expect_golden_at(const std::string& path, const std::string& name, const std::string& actual) {
   const char* update = std::getenv("SDN_UPDATE_GOLDEN");
   if (update && std::string(update) == "1") {
     std::ofstream(path, std::ios::binary) << actual;
@@ -52,6 +51,16 @@ void expect_golden(const std::string& name, const std::string& actual) {
   ADD_FAILURE() << "generated text differs from golden " << path
                 << (expected.empty() ? " (missing or empty)" : "")
                 << "\n  if intended: SDN_UPDATE_GOLDEN=1 ctest --test-dir build -R test_slurm";
+}
+
+void expect_golden(const std::string& name, const std::string& actual) {
+  expect_golden_at(source_dir() + "/tests/golden/" + name, name, actual);
+}
+
+// Expanse examples are also kept in slurm/examples/ for readers; they must not drift from the goldens.
+void expect_golden_and_example(const std::string& name, const std::string& actual) {
+  expect_golden(name, actual);
+  expect_golden_at(source_dir() + "/slurm/examples/" + name, name, actual);
 }
 
 // A 48-hour-per-job, 3-chunk run on one exclusive Expanse node.
@@ -90,7 +99,29 @@ TEST(SlurmGolden, ExpanseRequeueScript) {
   EXPECT_NE(text.find("#SBATCH --gpus-per-node=4\n"), std::string::npos);
   EXPECT_NE(text.find("srun --mpi=pmi2 sdn train --config"), std::string::npos);
   EXPECT_NE(text.find("scontrol requeue \"$SLURM_JOB_ID\""), std::string::npos);
-  expect_golden("expanse-requeue.sbatch", text);
+  expect_golden_and_example("expanse-requeue.sbatch", text);
+}
+
+TEST(SlurmGolden, ExpanseChainScript) {
+  auto cl = parse_cluster_profile(IniDoc::load(source_dir() + "/configs/clusters/expanse.ini"));
+  PlanInputs in;
+  in.work = {"semantic", 100000, 8, 2};
+  in.images_per_s_per_gpu = 4.0;
+  parse_scaling("1:1,2:0.95", in.scaling);
+  in.ckpt_seconds = 40;
+  Candidate c = evaluate_shape(cl, in, Shape{"gpu-shared", 1, 2, 2, 12 * 3600}, 0);
+  ASSERT_TRUE(c.feasible) << c.why_not;
+  JobChoices ch;
+  ch.mode = "chain";
+  ch.run_dir = "/expanse/lustre/projects/abc123/user/runs/semantic-shared";
+  ch.job_name = "sdn-semantic-4d5e6f";
+  ch.max_chunks = max_chunks_for(c.chunks);
+  ch.sdn_command = cl.sdn_command;
+  ch.stage = "semantic";
+  ch.total_steps = 100000;
+  std::string text = render_sbatch(make_job_spec(cl, c, ch));
+  EXPECT_NE(text.find("cancel_successors"), std::string::npos);
+  expect_golden_and_example("expanse-chain.sbatch", text);
 }
 
 TEST(SlurmGolden, LocalChainScript) {
@@ -127,7 +158,7 @@ TEST(SlurmGolden, GalyleoCommand) {
   std::string cmd = render_galyleo(g) + "\n";
   EXPECT_NE(cmd.find("launch --account abc123 --partition gpu-shared --cpus 10 --memory 92 --gpus 1 --time-limit 01:00:00"),
             std::string::npos) << cmd;
-  expect_golden("expanse-notebook.galyleo", cmd);
+  expect_golden_and_example("expanse-notebook.galyleo", cmd);
   g.account.clear();
   EXPECT_EQ(validate_galyleo(g).size(), 1u);
 }
