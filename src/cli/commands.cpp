@@ -14,6 +14,7 @@ const std::vector<Command>& commands() {
       {"cancel", "cancel a run's jobs (the trainer checkpoints; submit resumes)", run_cancel},
       {"journal", "append to a run's journal (used by the job scripts)", run_journal},
       {"cluster", "embedded local Slurm cluster: up | down | status; modulefiles", run_cluster},
+      {"weights", "export/import semantic model weights (HDF5, PyTorch state_dict names)", run_weights},
   };
   return table;
 }

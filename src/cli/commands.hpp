@@ -28,6 +28,7 @@ int run_status(const Args& args);   // cmd_run.cpp
 int run_cancel(const Args& args);   // cmd_run.cpp
 int run_journal(const Args& args);  // cmd_journal.cpp: used by the generated job scripts
 int run_cluster(const Args& args);  // cmd_cluster.cpp
+int run_weights(const Args& args);  // cmd_weights.cpp: export/import of semantic model weights (HDF5)
 
 // Benchmarks (`sdn bench NAME`), one file each.
 int bench_loader(const Args& args);  // bench_loader.cpp

@@ -160,6 +160,9 @@ std::string cluster_up(const LocalClusterSpec& s, bool clean_state) {
     return "local cluster already up in " + s.dir + "\n" + usage_text(s);
   if (alive(munged) || alive(ctld) || alive(slurmd)) cluster_down(s);  // half up: restart cleanly
 
+  if (path_of(s, "munge/munge.socket").size() > 100)
+    throw UsageError("cluster directory " + s.dir + " is too long for munge's socket path (Unix sockets: 108 bytes)",
+                     "use a shorter --dir, e.g. /tmp/sdn-cluster");
   for (const char* sub : {"", "/state", "/spool", "/log", "/run", "/munge", "/fakedev"}) fs::ensure_writable_dir(s.dir + sub);
   ::chmod(path_of(s, "munge").c_str(), 0700);  // munged checks that no one else can write its socket dir
   for (int i = 0; i < s.gpus; ++i) {

@@ -75,7 +75,7 @@ while (( step < total )); do
   if (( step % 10 == 0 )); then
     loss=$(awk -v s="$step" 'BEGIN { printf "%.4f", 2.0 / (1 + s / 50.0) }')
     "$sdn" journal append --run-dir "$run" --event progress --json \
-      "{\"step\": $step, \"total_steps\": $total, \"images_per_s\": $(awk -v w="$world" -v t="$step_time" 'BEGIN { printf "%.2f", t > 0 ? w / t : 0 }'), \"loss\": $loss, \"world_size\": $world}"
+      "{\"step\": $step, \"total_steps\": $total, \"images_per_s\": $(awk -v w="$world" -v t="$step_time" 'BEGIN { printf "%.2f", (t > 0 ? w / t : 0) }'), \"loss\": $loss, \"world_size\": $world}"
   fi
 done
 save || exit 1

@@ -30,9 +30,10 @@ follow() {
 # journal_count RUN KIND: number of events of that kind.
 journal_count() { grep -c "\"event\":\"$2\"" "$1/journal.jsonl" || true; }
 
+# Job ids of this run still in the queue (empty when none).
+jobs_left() { squeue -h -n "$(sed -n 's/^job_name = //p' "$1/jobs/plan.ini")" -o %i; }
+
 # Nothing of this run may stay in the queue after a test.
 no_jobs_left() {
-  local name
-  name=$(sed -n 's/^job_name = //p' "$1/jobs/plan.ini")
-  [[ -z "$(squeue -h -n "$name" -o %i)" ]] || { scancel -n "$name"; fail "jobs of $name still queued"; }
+  [[ -z "$(jobs_left "$1")" ]] || { scancel -n "$(sed -n 's/^job_name = //p' "$1/jobs/plan.ini")"; fail "jobs of $1 still queued"; }
 }

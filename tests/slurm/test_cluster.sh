@@ -2,13 +2,17 @@
 # 4 GPUs, up again is a no-op, a tiny sbatch job with 2 GPUs runs (one GPU bound per task), down stops every
 # daemon, down again is harmless.
 source "$(dirname "$0")/lib.sh"
-dir=$(workdir cluster-lifecycle)/cluster
+dir=${SDN_TEST_LIFECYCLE_CLUSTER:-$(workdir cluster-lifecycle)/cluster}
+"$SDN_BIN" cluster down --dir "$dir" > /dev/null 2>&1 || true   # leftovers of an aborted earlier run
+rm -rf "$dir"
+mkdir -p "$SDN_TEST_WORK"
+out=$SDN_TEST_WORK/cluster-lifecycle-tiny.out
 export SLURM_CONF=$dir/slurm.conf
 trap '"$SDN_BIN" cluster down --dir "$dir" >/dev/null 2>&1 || true' EXIT
 
 note "up"
-"$SDN_BIN" cluster up --dir "$dir" | tee "$dir.up1"
-grep -q "export SLURM_CONF=$dir/slurm.conf" "$dir.up1" || fail "up does not print how to use the cluster"
+"$SDN_BIN" cluster up --dir "$dir" | tee "$SDN_TEST_WORK/up1.txt"
+grep -q "export SLURM_CONF=$dir/slurm.conf" "$SDN_TEST_WORK/up1.txt" || fail "up does not print how to use the cluster"
 parts=$(sinfo -h -o "%P %G" | sort)
 echo "$parts"
 for p in gpu gpu-shared gpu-debug gpu-preempt; do
@@ -17,12 +21,11 @@ done
 pids=$(cat "$dir/munge/munged.pid" "$dir/run/slurmctld.pid" "$dir/run/slurmd.pid")
 
 note "up again (idempotent)"
-"$SDN_BIN" cluster up --dir "$dir" | tee "$dir.up2"
-grep -q "already up" "$dir.up2" || fail "second up did not notice the running cluster"
+"$SDN_BIN" cluster up --dir "$dir" | tee "$SDN_TEST_WORK/up2.txt"
+grep -q "already up" "$SDN_TEST_WORK/up2.txt" || fail "second up did not notice the running cluster"
 [[ "$(cat "$dir/munge/munged.pid" "$dir/run/slurmctld.pid" "$dir/run/slurmd.pid")" == "$pids" ]] || fail "second up restarted daemons"
 
 note "tiny job"
-out=$dir/tiny.out
 id=$(sbatch --parsable -p gpu-shared -n 2 --gpus-per-task=1 --time=1 -o "$out" \
   --wrap 'srun --mpi=pmix bash -c "echo rank=\$SLURM_PROCID gpus=\$CUDA_VISIBLE_DEVICES"')
 for _ in $(seq 60); do [[ -z "$(squeue -h -j "$id" -o %i 2>/dev/null)" ]] && break; sleep 1; done
