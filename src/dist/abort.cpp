@@ -1,8 +1,6 @@
 // Implements abort_job and the step-boundary agreements (see abort.hpp).
 #include "dist/abort.hpp"
 
-#include <spdlog/spdlog.h>
-
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
@@ -16,8 +14,8 @@ void abort_job(const std::string& why, int code) {
   // stderr directly, not only the logger: the logger may not be configured yet, and the launcher
   // forwards stderr of the failing rank even while it kills the others.
   std::fprintf(stderr, "%s sdn: aborting the job: %s\n", where_am_i().c_str(), why.c_str());
-  std::fflush(stderr);
-  if (auto logger = spdlog::default_logger()) logger->flush();
+  // Flushes every C stream, including the FILE* behind the logger's file sinks, before MPI_Abort kills us.
+  std::fflush(nullptr);
   int initialised = 0;
   int finalised = 0;
   MPI_Initialized(&initialised);

@@ -9,8 +9,8 @@
 
 namespace sdn::dist {
 
-// Logs `why` (with rank and host) to stderr and the log, then MPI_Abort(MPI_COMM_WORLD, code) when MPI is
-// running, else _Exit(code). For cli/ only: library code throws instead.
+// Writes `why` (with rank and host) to stderr, flushes all output streams (log files too), then
+// MPI_Abort(MPI_COMM_WORLD, code) when MPI is running, else _Exit(code). For cli/ only: library code throws.
 [[noreturn]] void abort_job(const std::string& why, int code);
 
 // Collective (every rank of `comm` must call it at the same point, e.g. a step boundary): the lowest rank
