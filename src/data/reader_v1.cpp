@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <tuple>
 
 #include "core/error.hpp"
 #include "data/vkitti_paths.hpp"
