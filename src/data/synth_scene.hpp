@@ -2,7 +2,7 @@
 // y = 0, z along the road) lined with facades (buildings, trees, hedges), guard rails, poles, signs and misc
 // boxes, and traffic (cars and vans as 3D boxes) on fixed lanes. Geometry is a pure function of (seed, world)
 // and the frame index, so every variation and both cameras see the same tracks; a variation only moves the
-// camera (±15°/±30° yaw) or changes the look (look.hpp side of synth_render.cpp).
+// camera (±15°/±30° yaw) or changes the look (synth_look.hpp).
 #pragma once
 
 #include <array>
