@@ -12,6 +12,7 @@ Uses (Debian's /usr/bin/python3 with python3-torch):
       > tests/golden/semantic_resnet50dilated8_ppm_deepsup.params.txt
   bench/semantic_reference.py params drn_d_22 > tests/golden/drn_d_22.params.txt
   bench/semantic_reference.py count resnet50dilated8_ppm_deepsup --syncbn-extras
+  bench/semantic_reference.py forward drn_d_22 --weights w.h5 --input x.h5 --output y.h5 --size 61 45
   bench/semantic_reference.py step --model resnet50dilated8_ppm_deepsup --batch 2 --height 152 --width 496 --threads 2
 """
 import argparse
@@ -297,6 +298,35 @@ def cmd_count(args):
         'syncbn_extras': args.syncbn_extras}))
 
 
+def load_sdn_weights(model, path):
+    """Loads an sdn weights file (HDF5 from `sdn weights export`) into the reference model, strictly."""
+    import h5py
+    import numpy as np
+    with h5py.File(path, 'r') as f:
+        state = {k: torch.tensor(np.asarray(ds[()])) for k, ds in f.items()}
+    model.load_state_dict(state, strict=True)
+
+
+def cmd_forward(args):
+    """Eval-mode outputs for an input, to compare with the C++ model: main/deepsup at 1/8, probs at --size."""
+    import h5py
+    import numpy as np
+    torch.set_num_threads(args.threads)
+    model = build(args.model, args.classes)
+    load_sdn_weights(model, args.weights)
+    model.eval()
+    with h5py.File(args.input, 'r') as f:
+        x = torch.tensor(np.asarray(f['x'][()]))
+    with torch.no_grad():
+        main, deepsup = model(x)
+        probs = model(x, tuple(args.size))
+    with h5py.File(args.output, 'w') as f:
+        f['main'] = main.numpy()
+        if deepsup is not None:
+            f['deepsup'] = deepsup.numpy()
+        f['probs'] = probs.numpy()
+
+
 def cmd_step(args):
     """Seconds per SGD training step (forward, loss as the original, backward, update) on random data."""
     torch.set_num_threads(args.threads)
@@ -336,6 +366,15 @@ def main(argv):
         s.add_argument('--syncbn-extras', action='store_true',
                        help='add the original SynchronizedBatchNorm2d bookkeeping buffers')
         s.set_defaults(fn=fn)
+    s = sub.add_parser('forward')
+    s.add_argument('model', choices=sorted(MODELS))
+    s.add_argument('--classes', type=int, default=NUM_CLASSES)
+    s.add_argument('--weights', required=True, help='sdn weights file (HDF5)')
+    s.add_argument('--input', required=True, help="HDF5 file with dataset 'x' (N x 3 x H x W float32)")
+    s.add_argument('--output', required=True, help='HDF5 file to write main, deepsup, probs')
+    s.add_argument('--size', type=int, nargs=2, required=True, metavar=('H', 'W'))
+    s.add_argument('--threads', type=int, default=1)
+    s.set_defaults(fn=cmd_forward)
     s = sub.add_parser('step')
     s.add_argument('--model', choices=sorted(MODELS), default='resnet50dilated8_ppm_deepsup')
     s.add_argument('--classes', type=int, default=NUM_CLASSES)
