@@ -7,7 +7,11 @@ const std::vector<Command>& commands() {
   static const std::vector<Command> table = {
       {"synth", "write a synthetic dataset in the vKITTI 1.3.1 or 2.0.3 layout", run_synth},
       {"pack", "pack a vKITTI tree (either layout) into HDF5 shards", run_pack},
-      {"bench", "benchmarks: loader", run_bench},
+      {"train", "train a branch (launch with srun/mpirun for several ranks); exit 3 = resumable stop", run_train},
+      {"eval", "evaluate a run's checkpoint (pixel accuracy, IoU per class, mIoU)", run_eval},
+      {"predict", "label PNGs and image|prediction|truth strips for chosen frames", run_predict},
+      {"ckpt", "inspect or verify checkpoint files", run_ckpt},
+      {"bench", "benchmarks: loader, reduce, step, ckpt", run_bench},
       {"plan", "plan a stage on a Slurm cluster: job shapes, chunks, SUs, finish; write the run dir", run_plan},
       {"submit", "submit a planned run (self-requeueing job or dependency chain)", run_submit},
       {"status", "show a run: progress, jobs, chunks, images/s, ETA, loss; --plot, --follow", run_status},

@@ -21,6 +21,11 @@ const std::vector<Command>& commands();
 int run_synth(const Args& args);   // cmd_synth.cpp
 int run_pack(const Args& args);    // cmd_pack.cpp
 int run_bench(const Args& args);   // cmd_bench.cpp: dispatches to the bench_* functions below
+// Training (sdn_train): MPI-launched, share cli/run_setup.hpp.
+int run_train(const Args& args);    // cmd_train.cpp
+int run_eval(const Args& args);     // cmd_eval.cpp
+int run_predict(const Args& args);  // cmd_predict.cpp
+int run_ckpt(const Args& args);     // cmd_ckpt.cpp: inspect / verify
 // Slurm driver (sdn_slurm): planning, run management, job-script bookkeeping, the embedded cluster.
 int run_plan(const Args& args);     // cmd_plan.cpp
 int run_submit(const Args& args);   // cmd_run.cpp
@@ -32,5 +37,6 @@ int run_weights(const Args& args);  // cmd_weights.cpp: export/import of semanti
 
 // Benchmarks (`sdn bench NAME`), one file each.
 int bench_loader(const Args& args);  // bench_loader.cpp
+int bench_reduce(const Args& args);  // bench_reduce.cpp
 
 }  // namespace sdn::cli

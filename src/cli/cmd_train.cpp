@@ -1,0 +1,68 @@
+// `sdn train`: MPI session -> config -> run directory, lock and logs -> stage -> Trainer (train/loop.hpp).
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include "ckpt/run_lock.hpp"
+#include "cli/commands.hpp"
+#include "cli/run_setup.hpp"
+#include "core/error.hpp"
+#include "core/exit_codes.hpp"
+#include "dist/collectives.hpp"
+#include "slurm/scheduler.hpp"
+#include "train/loop.hpp"
+#include "train/semantic_stage.hpp"
+
+namespace sdn::cli {
+
+int run_train(const Args& args) {
+  auto parsed = parse_train_config(args);  // before MPI: --help and config errors need no launcher
+  if (parsed.help) {
+    std::fputs(parsed.usage.c_str(), stdout);
+    return kExitOk;
+  }
+  const train::TrainConfig& cfg = parsed.config;
+  dist::MpiSession mpi;
+  dist::Communicator comm;
+  return run_collectively(comm, [&] {
+    if (comm.rank() == 0) write_run_ini(cfg);
+    init_run_logging(cfg, "train");
+    if (auto problems = train::validate_for_world(cfg, comm.size()); !problems.empty()) {
+      std::string msg = "invalid configuration for " + std::to_string(comm.size()) + " rank(s):";
+      for (const auto& p : problems) msg += "\n  - " + p;
+      throw UsageError(msg, "change train.global_batch / train.per_rank_batch or the number of ranks");
+    }
+    torch::set_num_threads(cfg.train.threads);
+    train::TrainEnv env;
+    env.code_version = SDN_VERSION;
+    env.deadline = job_deadline(cfg, env.job_id);
+
+    std::unique_ptr<ckpt::RunLock> lock;
+    if (comm.rank() == 0) {
+      ckpt::LockOwner me{process_identity().host, static_cast<int>(::getpid()), env.job_id, ""};
+      auto job_alive = [](const std::string& job) {
+        try {
+          auto q = slurm::squeue_jobs({job});
+          return !q.empty() && (q.front().state == "RUNNING" || q.front().state == "COMPLETING");
+        } catch (const std::exception&) {
+          return true;  // cannot ask: assume alive rather than risk two writers
+        }
+      };
+      lock = std::make_unique<ckpt::RunLock>(cfg.run_dir, me, ckpt::default_owner_alive(job_alive));
+      if (lock->took_over_stale())
+        spdlog::warn("took over a stale lock of pid {} on {} (job {})", lock->previous_owner().pid,
+                     lock->previous_owner().host, lock->previous_owner().job_id);
+    }
+
+    auto device = pick_device(cfg, comm);
+    train::SemanticStage stage(cfg, device,
+                               comm.size() > 1 ? dist::make_cross_rank_sum(comm) : std::function<void(torch::Tensor&)>{});
+    if (comm.rank() == 0)
+      spdlog::info("training {} ({}) on {} rank(s), device {}, global batch {} = {} x {} x {} micro-batch(es)", cfg.stage,
+                   cfg.model.arch, comm.size(), device.str(), cfg.train.global_batch, comm.size(),
+                   cfg.train.per_rank_batch, cfg.train.global_batch / (comm.size() * cfg.train.per_rank_batch));
+    train::Trainer trainer(cfg, stage, comm, env);
+    return trainer.run().exit_code;
+  });
+}
+
+}  // namespace sdn::cli
