@@ -45,6 +45,7 @@ const opt::Schema<TrainConfig>& train_schema() {
              opt::Range{2, 256})
         .add("model.init_weights", "HDF5 weights to start from (empty: seeded init)",
              [](C& c) -> auto& { return c.model.init_weights; })
+        .add("model.sync_bn", "synchronise BatchNorm statistics across ranks", [](C& c) -> auto& { return c.model.sync_bn; })
         .add("optim.lr", "base learning rate", [](C& c) -> auto& { return c.optim.lr; }, opt::Range{0, 10})
         .add("optim.momentum", "SGD momentum", [](C& c) -> auto& { return c.optim.momentum; }, opt::Range{0, 1})
         .add("optim.weight_decay", "SGD weight decay", [](C& c) -> auto& { return c.optim.weight_decay; }, opt::Range{0, 1})
@@ -122,7 +123,7 @@ std::vector<std::string> validate_for_world(const TrainConfig& c, int world) {
     e.push_back("train.global_batch (" + std::to_string(c.train.global_batch) + ") must be a multiple of ranks (" +
                 std::to_string(world) + ") x train.per_rank_batch (" + std::to_string(c.train.per_rank_batch) +
                 "); gradient accumulation covers the rest");
-  auto bn = models::batch_norm_batch_problem(c.model.arch, c.train.per_rank_batch, world);
+  auto bn = models::batch_norm_batch_problem(c.model.arch, c.train.per_rank_batch, c.model.sync_bn ? world : 1);
   if (!bn.empty()) e.push_back(bn);
   return e;
 }

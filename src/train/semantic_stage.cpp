@@ -35,7 +35,7 @@ SemanticStage::SemanticStage(const TrainConfig& config, torch::Device device,
       eval_scales_{config.augment.short_sides.empty() ? 375 : config.augment.short_sides.back()} {
   if (!config.model.init_weights.empty()) models::import_weights(*model_, config.model.arch, config.model.init_weights);
   model_->to(device_);
-  models::set_cross_rank_sum(*model_, cross_rank_sum);
+  if (config.model.sync_bn) models::set_cross_rank_sum(*model_, cross_rank_sum);
   Phase p;
   p.name = "model";
   for (const auto& item : model_->named_parameters())
