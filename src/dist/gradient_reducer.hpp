@@ -36,12 +36,13 @@ std::vector<NamedTensor> named_parameters(const torch::nn::Module& module);
 std::vector<NamedTensor> named_buffers(const torch::nn::Module& module);
 
 // How the MPI backend makes progress during backward (mpi_reducer.hpp); unused by NCCL.
-enum class MpiProgress { kNonblocking, kThread };
+// kAuto = kThread when MPI provides MPI_THREAD_MULTIPLE, else kNonblocking.
+enum class MpiProgress { kAuto, kNonblocking, kThread };
 
 struct ReducerOptions {
   int64_t bucket_cap_bytes = kDefaultBucketCapBytes;
   int64_t first_bucket_cap_bytes = kDefaultFirstBucketCapBytes;
-  MpiProgress mpi_progress = MpiProgress::kNonblocking;
+  MpiProgress mpi_progress = MpiProgress::kAuto;
   std::string name = "gradients";  // names this reducer in messages ("generator", "discriminator")
 };
 

@@ -64,13 +64,19 @@ struct MpiReducer::Worker {
 };
 
 MpiProgress parse_mpi_progress(const std::string& text) {
+  if (text == "auto") return MpiProgress::kAuto;
   if (text == "nonblocking") return MpiProgress::kNonblocking;
   if (text == "thread") return MpiProgress::kThread;
-  throw UsageError("unknown MPI reducer progress mode '" + text + "'", "use one of: nonblocking, thread");
+  throw UsageError("unknown MPI reducer progress mode '" + text + "'", "use one of: auto, nonblocking, thread");
 }
 
 const char* to_string(MpiProgress progress) {
-  return progress == MpiProgress::kThread ? "thread" : "nonblocking";
+  switch (progress) {
+    case MpiProgress::kAuto: return "auto";
+    case MpiProgress::kNonblocking: return "nonblocking";
+    case MpiProgress::kThread: return "thread";
+  }
+  return "unknown";
 }
 
 MpiReducer::MpiReducer(std::vector<NamedTensor> params, const ReducerOptions& options, const Communicator& comm)
@@ -88,9 +94,11 @@ MpiReducer::MpiReducer(std::vector<NamedTensor> params, const ReducerOptions& op
     if (flat.numel() > INT_MAX)
       throw Error("a gradient bucket of " + std::to_string(flat.numel()) + " elements exceeds MPI's int count",
                   "lower the bucket cap; a single parameter of more than 2^31 elements is not supported");
+  int level = MPI_THREAD_SINGLE;
+  SDN_MPI_CHECK(MPI_Query_thread(&level));
+  if (progress_ == MpiProgress::kAuto)
+    progress_ = level >= MPI_THREAD_MULTIPLE ? MpiProgress::kThread : MpiProgress::kNonblocking;
   if (progress_ == MpiProgress::kThread) {
-    int level = MPI_THREAD_SINGLE;
-    SDN_MPI_CHECK(MPI_Query_thread(&level));
     if (level < MPI_THREAD_MULTIPLE)
       throw Error(std::string("the threaded MPI reducer needs MPI_THREAD_MULTIPLE but MPI provides ") +
                       thread_level_name(level),

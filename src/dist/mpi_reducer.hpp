@@ -1,10 +1,12 @@
 // MpiReducer: the GradientReducer backend for CPU tensors. Each bucket is one in-place MPI all-reduce
 // (SUM) of its flat buffer on a private duplicate of the communicator.
-// Two ways to make progress while backward computes (measured by `sdn bench reduce`, see bench/RESULTS.md):
+// Two ways to make progress while backward computes (measured by `sdn bench reduce`, see docs/dist.md):
 //   kNonblocking: MPI_Iallreduce, nudged with MPI_Test from every gradient hook; needs only FUNNELED,
-//                 but Open MPI without an async progress thread advances it only inside MPI calls.
+//                 but Open MPI without an async progress thread advances it only inside MPI calls, so
+//                 almost nothing overlaps (measured: 3% of the reduction hidden behind a backward).
 //   kThread:      a communication thread runs blocking MPI_Allreduce in bucket order; progresses on its
-//                 own, but needs MPI_THREAD_MULTIPLE (SyncBN sums run on the main thread meanwhile).
+//                 own whenever a core is free, but needs MPI_THREAD_MULTIPLE (SyncBN sums run on the
+//                 main thread meanwhile). The default (kAuto) whenever MPI provides that level.
 #pragma once
 
 #include <memory>
@@ -16,7 +18,7 @@
 
 namespace sdn::dist {
 
-// "nonblocking" | "thread" -> MpiProgress; throws UsageError naming the accepted values.
+// "auto" | "nonblocking" | "thread" -> MpiProgress; throws UsageError naming the accepted values.
 MpiProgress parse_mpi_progress(const std::string& text);
 const char* to_string(MpiProgress progress);
 

@@ -60,7 +60,7 @@ MpiSession::MpiSession(int required_thread_level) {
   MPI_Initialized(&initialised);
   if (!initialised) {
     // No launcher (plain `sdn ...`) is fine: MPI starts as a singleton of size 1.
-    SDN_MPI_CHECK(MPI_Init_thread(nullptr, nullptr, required_thread_level, &thread_level_));
+    SDN_MPI_CHECK(MPI_Init_thread(nullptr, nullptr, MPI_THREAD_MULTIPLE, &thread_level_));
     owns_ = true;
   } else {
     SDN_MPI_CHECK(MPI_Query_thread(&thread_level_));

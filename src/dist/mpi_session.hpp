@@ -35,10 +35,10 @@ class MpiComm {
 
 class MpiSession {
  public:
-  // Initialises MPI with at least `required_thread_level` (MPI_THREAD_FUNNELED: only the main thread calls
-  // MPI; MPI_THREAD_MULTIPLE: needed by the MPI reducer's communication thread) unless MPI is already
-  // initialised, then stamps rank/world into core's process identity. Throws sdn::Error if the library
-  // provides less than required.
+  // Initialises MPI unless it is already initialised, asking for MPI_THREAD_MULTIPLE (the MPI reducer's
+  // communication thread uses it when provided) and requiring at least `required_thread_level`
+  // (MPI_THREAD_FUNNELED: only the main thread calls MPI). Then stamps rank/world into core's process
+  // identity. Throws sdn::Error if the library provides less than required.
   explicit MpiSession(int required_thread_level = MPI_THREAD_FUNNELED);
   ~MpiSession();
   MpiSession(const MpiSession&) = delete;

@@ -184,6 +184,16 @@ TEST(ReducerLayout, MismatchBetweenRanksFailsOnEveryRank) {
 TEST(ReducerLayout, BadProgressModeIsAUsageError) {
   EXPECT_THROW(parse_mpi_progress("async"), UsageError);
   EXPECT_EQ(parse_mpi_progress("thread"), MpiProgress::kThread);
+  EXPECT_EQ(parse_mpi_progress("auto"), MpiProgress::kAuto);
+}
+
+TEST(ReducerLayout, AutoProgressUsesTheThreadWhenMpiAllowsIt) {
+  Communicator comm;
+  torch::nn::Linear lin(3, 2);
+  auto reducer = make_reducer(named_parameters(*lin), ReducerOptions{}, comm);
+  int level = MPI_THREAD_SINGLE;
+  MPI_Query_thread(&level);
+  EXPECT_STREQ(reducer->backend(), level >= MPI_THREAD_MULTIPLE ? "mpi-thread" : "mpi");
 }
 
 }  // namespace
