@@ -11,6 +11,7 @@
 #include "slurm/scheduler.hpp"
 #include "train/loop.hpp"
 #include "train/semantic_stage.hpp"
+#include "train/stop.hpp"
 
 namespace sdn::cli {
 
@@ -21,6 +22,9 @@ int run_train(const Args& args) {
     return kExitOk;
   }
   const train::TrainConfig& cfg = parsed.config;
+  // First thing after parsing: a USR2/TERM that arrives during MPI start-up or data loading must set the
+  // flag, not kill the process with the default action.
+  train::SignalFlag early_signals(cfg.stop.signals);
   dist::MpiSession mpi;
   dist::Communicator comm;
   return run_collectively(comm, [&] {

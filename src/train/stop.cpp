@@ -27,8 +27,8 @@ int signal_number(const std::string& name) {
 }
 
 SignalFlag::SignalFlag(const std::vector<std::string>& names) {
-  g_raised = 0;
-  g_which = 0;
+  // The flag is never reset: a signal that arrived while an earlier SignalFlag guarded start-up must still
+  // stop the run at its first step boundary.
   for (const auto& n : names) {
     int sig = signal_number(n);
     if (sig == 0) throw UsageError("unknown stop signal '" + n + "'", "use USR1, USR2, TERM or INT");

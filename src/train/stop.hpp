@@ -12,6 +12,8 @@
 namespace sdn::train {
 
 // Installs flag-setting handlers for the named signals; restores the previous handlers on destruction.
+// The flag is process-wide and sticky: `sdn train` installs one before MPI start-up (a job's warning signal
+// may arrive while the libraries load), the loop another; both see a signal received by either.
 class SignalFlag {
  public:
   explicit SignalFlag(const std::vector<std::string>& signal_names);
