@@ -186,19 +186,24 @@ void GradientReducer::unpack(size_t bucket) {
   torch::NoGradGuard no_grad;
   auto& flat = flats_[bucket];
   const auto& members = plan_[bucket].members;
-  flat.div_(world_);
+  // Dividing straight into .grad reads the sum once and writes the average once (no in-place pass).
+  const auto world = torch::scalar_tensor(static_cast<double>(world_), torch::dtype(flat.scalar_type()));
   // The counts are read on the host only when this rank lacks a gradient (a device sync, so not by default).
   torch::Tensor counts;
   for (size_t k = 0; k < members.size(); ++k) {
     auto& param = params_[static_cast<size_t>(members[k])].tensor;
     auto view = flat.narrow(0, offset_of_[static_cast<size_t>(members[k])], param.numel()).view(param.sizes());
     if (param.grad().defined()) {
-      param.mutable_grad().copy_(view);
+      torch::div_out(param.mutable_grad(), view, world);
       continue;
     }
     if (!counts.defined())
       counts = flat.narrow(0, numel_of_[bucket], static_cast<int64_t>(members.size())).to(torch::kCPU, torch::kDouble);
-    if (counts[static_cast<int64_t>(k)].item<double>() > 0) param.mutable_grad() = torch::empty_like(param).copy_(view);
+    if (counts[static_cast<int64_t>(k)].item<double>() > 0) {
+      auto grad = torch::empty_like(param);  // the parameter's own layout (grad layout contract)
+      torch::div_out(grad, view, world);
+      param.mutable_grad() = grad;
+    }
   }
 }
 
