@@ -1,10 +1,12 @@
 // `sdn weights export|import`: the semantic models' PyTorch-compatible weight files (models/weights_io.hpp).
-// export writes a model's state_dict (freshly initialised from --seed for now); import --check proves a file
-// (e.g. converted from an original .pth by scripts/pth_to_h5.py) loads into the named model.
+// export writes a trained model's state_dict from a checkpoint (--from), or a freshly initialised one (--seed);
+// import --check proves a file (e.g. converted from an original .pth by scripts/pth_to_h5.py) loads into the
+// named model. A run starts from such a file with `sdn train --model.init_weights FILE`.
 #include <cstdio>
 #include <string>
 #include <vector>
 
+#include "ckpt/checkpoint.hpp"
 #include "cli/commands.hpp"
 #include "core/error.hpp"
 #include "core/exit_codes.hpp"
@@ -17,6 +19,7 @@ namespace sdn::cli {
 namespace {
 
 struct ExportConfig {
+  std::string from;  // a checkpoint; its model.arch and model.num_classes win over --model/--classes
   std::string model = "resnet50dilated8_ppm_deepsup";
   std::string out;
   int classes = 14;
@@ -25,8 +28,10 @@ struct ExportConfig {
 
 opt::Schema<ExportConfig> export_schema() {
   opt::Schema<ExportConfig> s("weights export", "write a semantic model's weights as an HDF5 weights file");
-  s.add(
-       "model", "architecture", [](ExportConfig & c) -> auto& { return c.model; },
+  s.add("from", "checkpoint to export the trained model from (sdn train's RUN/ckpt/step-*.h5)",
+        [](ExportConfig& c) -> auto& { return c.from; })
+      .add(
+       "model", "architecture (ignored with --from: the checkpoint's)", [](ExportConfig & c) -> auto& { return c.model; },
        opt::Choices(models::semantic_model_names()))
       .add(
           "out", "weights file to write (HDF5; replaced atomically)", [](ExportConfig & c) -> auto& { return c.out; })
@@ -74,8 +79,8 @@ std::vector<std::string> validate_import(const ImportConfig& c) {
   if (c.in.empty()) problems.push_back("in: required (the weights file to read)");
   if (!c.check)
     problems.push_back(
-        "check: required; importing into a run's checkpoint is not available yet, "
-        "so 'import' only verifies that the file loads (--check)");
+        "check: required; 'import' verifies that the file loads (--check); to train from it, pass "
+        "--model.init_weights FILE to sdn train");
   if (!c.model.empty()) {
     bool known = false;
     for (const auto& n : models::semantic_model_names()) known = known || n == c.model;
@@ -95,10 +100,31 @@ int run_export(const Args& args) {
   mo.arch = c.model;
   mo.num_classes = c.classes;
   mo.seed = static_cast<std::uint64_t>(c.seed);
+  ckpt::Checkpoint from;
+  if (!c.from.empty()) {
+    from = ckpt::read_checkpoint(c.from);
+    for (const auto& e : from.meta.config) {  // "key = value" entries of the run's training config
+      if (e.rfind("model.arch = ", 0) == 0) mo.arch = e.substr(13);
+      if (e.rfind("model.num_classes = ", 0) == 0) mo.num_classes = std::stoll(e.substr(20));
+    }
+  }
   auto model = models::build_semantic_model(mo);
-  models::export_weights(*model, c.model, c.out);
+  if (!c.from.empty()) {
+    torch::NoGradGuard no_grad;
+    std::vector<std::string> missing;
+    for (auto& [name, t] : models::state_dict(*model)) {
+      auto it = from.tensors.find("model/" + name);
+      if (it == from.tensors.end() || it->second.sizes() != t.sizes()) missing.push_back(name);
+      else t.copy_(it->second);
+    }
+    if (!missing.empty())
+      throw Error(c.from + " lacks " + std::to_string(missing.size()) + " model tensor(s) of " + mo.arch + ", e.g. " +
+                      missing.front(),
+                  "export from a checkpoint of a semantic run");
+  }
+  models::export_weights(*model, mo.arch, c.out);
   std::printf("wrote %zu state_dict entries (%lld parameters) of %s to %s\n", models::state_dict(*model).size(),
-              static_cast<long long>(models::parameter_count(*model)), c.model.c_str(), c.out.c_str());
+              static_cast<long long>(models::parameter_count(*model)), mo.arch.c_str(), c.out.c_str());
   return kExitOk;
 }
 
