@@ -1,9 +1,9 @@
 // Implements the tolerant INI reader (see ini_doc.hpp).
 #include "slurm/ini_doc.hpp"
 
+#include <algorithm>
 #include <fstream>
 #include <functional>
-#include <set>
 #include <sstream>
 
 #include "core/error.hpp"
@@ -73,15 +73,19 @@ std::vector<std::string> IniDoc::keys() const {
 }
 
 std::vector<std::string> IniDoc::sections_with_prefix(const std::string& prefix) const {
-  std::set<std::string> seen;
-  std::vector<std::string> out;
+  std::map<std::string, int> first_line;  // section -> line of its first key, to keep the file's order
   for (const auto& kv : values_) {
     if (kv.first.rfind(prefix, 0) != 0) continue;
     auto dot = kv.first.rfind('.');
     if (dot == std::string::npos || dot < prefix.size()) continue;
-    std::string section = kv.first.substr(0, dot);
-    if (seen.insert(section).second) out.push_back(section);
+    auto [it, fresh] = first_line.emplace(kv.first.substr(0, dot), kv.second.line);
+    if (!fresh) it->second = std::min(it->second, kv.second.line);
   }
+  std::vector<std::pair<int, std::string>> ordered;
+  for (const auto& [section, line] : first_line) ordered.emplace_back(line, section);
+  std::sort(ordered.begin(), ordered.end());
+  std::vector<std::string> out;
+  for (const auto& o : ordered) out.push_back(o.second);
   return out;
 }
 

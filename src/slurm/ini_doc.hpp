@@ -26,7 +26,7 @@ class IniDoc {
   std::string raw(const std::string& key) const;
   // Every key, in "section.key" form, sorted.
   std::vector<std::string> keys() const;
-  // The distinct section names that start with `prefix` (e.g. "partition." -> {"partition.gpu", ...}).
+  // The distinct section names that start with `prefix` (e.g. "partition." -> {"partition.gpu", ...}), in file order.
   std::vector<std::string> sections_with_prefix(const std::string& prefix) const;
 
   // Typed reads. A missing key leaves `out` untouched and returns false (required keys: see require()).
