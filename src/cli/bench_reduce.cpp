@@ -3,11 +3,7 @@
 // gradient sizes; optionally how much of the reduction hides behind a simulated backward. Prints one
 // markdown table row for bench/RESULTS.md with the exact command.
 #include <algorithm>
-#include <chrono>
-#include <cmath>
 #include <cstdio>
-#include <functional>
-#include <thread>
 
 #include "cli/commands.hpp"
 #include "core/error.hpp"
@@ -15,9 +11,9 @@
 #include "core/options.hpp"
 #include "core/parse.hpp"
 #include "dist/abort.hpp"
-#include "dist/mpi_check.hpp"
 #include "dist/mpi_session.hpp"
-#include "dist/reducer_factory.hpp"
+#include "dist/mpi_reducer.hpp"
+#include "dist/reduce_bench.hpp"
 #include "models/segmentation_model.hpp"
 
 namespace sdn::cli {
@@ -35,6 +31,7 @@ struct BenchReduceConfig {
   int warmup = 2;
   int compute_ms = 300;  // simulated backward for the overlap measurement; 0 skips it
   std::string compute_kind = "sleep";  // sleep: the core is free (GPU-like); spin: the core is busy (CPU training)
+  bool list_sizes = false;             // print the gradient sizes (for --sizes elsewhere) and exit
 };
 
 opt::Schema<BenchReduceConfig> schema() {
@@ -57,7 +54,9 @@ opt::Schema<BenchReduceConfig> schema() {
       .add("compute-ms", "simulated backward compute for the overlap measurement (0 = skip)",
            [](C& c) -> auto& { return c.compute_ms; }, opt::Range{0, 600000})
       .add("compute-kind", "simulated backward: sleep (cores free, as when a GPU computes) or spin (cores busy)",
-           [](C& c) -> auto& { return c.compute_kind; }, opt::Choices{"sleep", "spin"});
+           [](C& c) -> auto& { return c.compute_kind; }, opt::Choices{"sleep", "spin"})
+      .add("list-sizes", "print the gradient element counts as a --sizes value and exit",
+           [](C& c) -> auto& { return c.list_sizes; });
   return s;
 }
 
@@ -109,112 +108,6 @@ std::vector<int64_t> gradient_sizes(const BenchReduceConfig& c) {
   return out;
 }
 
-// Median over `iters` of the slowest rank's time for `op` (after `warmup` untimed runs).
-double median_seconds(const dist::Communicator& comm, int warmup, int iters, const std::function<void()>& op) {
-  std::vector<double> times;
-  for (int i = 0; i < warmup + iters; ++i) {
-    SDN_MPI_CHECK(MPI_Barrier(comm.comm()));
-    const auto t0 = std::chrono::steady_clock::now();
-    op();
-    double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    SDN_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, &t, 1, MPI_DOUBLE, MPI_MAX, comm.comm()));
-    if (i >= warmup) times.push_back(t);
-  }
-  std::nth_element(times.begin(), times.begin() + static_cast<long>(times.size() / 2), times.end());
-  return times[times.size() / 2];
-}
-
-void compute_for(double seconds, bool spin) {
-  if (!spin) {
-    std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
-    return;
-  }
-  const auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
-  while (std::chrono::steady_clock::now() < end) {
-  }
-}
-
-// One "layer" of the simulated network: forward passes x through; backward computes (spins or sleeps) for
-// the layer's share of the backward time and yields a gradient of (rank + 1) for its parameter, so the reducer's
-// average is known exactly: (world + 1) / 2.
-struct SpinLayer : public torch::autograd::Function<SpinLayer> {
-  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x, const torch::Tensor& w,
-                               double seconds, double value, bool spin) {
-    ctx->saved_data["seconds"] = seconds;
-    ctx->saved_data["spin"] = spin;
-    ctx->saved_data["value"] = value;
-    ctx->saved_data["numel"] = w.numel();
-    return x.clone();
-  }
-  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
-                                                 torch::autograd::variable_list grad) {
-    compute_for(ctx->saved_data["seconds"].toDouble(), ctx->saved_data["spin"].toBool());
-    auto gw = torch::full({ctx->saved_data["numel"].toInt()}, ctx->saved_data["value"].toDouble());
-    return {grad[0], gw, torch::Tensor(), torch::Tensor(), torch::Tensor()};
-  }
-};
-
-struct Network {
-  std::vector<torch::Tensor> params;  // flat float parameters, one per gradient size
-  std::vector<double> seconds;        // backward compute per layer, proportional to its size
-  bool spin = false;
-
-  void backward(double value) {
-    for (auto& p : params) p.mutable_grad() = torch::Tensor();  // AccumulateGrad then takes the new tensor
-    auto x = torch::zeros({1}, torch::requires_grad());
-    for (size_t i = 0; i < params.size(); ++i) x = SpinLayer::apply(x, params[i], seconds[i], value, spin);
-    x.sum().backward();
-  }
-};
-
-struct ReducerTimes {
-  double added = 0;     // reduction time added to an instant backward
-  double hidden = -1;   // seconds of it hidden behind the simulated backward (-1: not measured)
-  double possible = 0;  // the most that could hide: min(backward, reduction)
-};
-
-ReducerTimes time_reducer(const dist::Communicator& comm, Network& net, const BenchReduceConfig& c,
-                          dist::MpiProgress progress) {
-  std::vector<dist::NamedTensor> named;
-  for (size_t i = 0; i < net.params.size(); ++i) named.push_back({"p" + std::to_string(i), net.params[i]});
-  dist::ReducerOptions o;
-  parse::parse_size(c.cap, o.bucket_cap_bytes);
-  parse::parse_size(c.first_cap, o.first_bucket_cap_bytes);
-  o.mpi_progress = progress;
-  auto reducer = dist::make_reducer(named, o, comm);
-  const double value = comm.rank() + 1;
-  auto step = [&](bool sync) {
-    reducer->set_sync(sync);
-    net.backward(value);
-    reducer->finish();
-  };
-  // (backward without reduction, backward + reduction), both medians.
-  auto measure = [&](double compute_seconds) {
-    int64_t total = 0;
-    for (auto& p : net.params) total += p.numel();
-    for (size_t i = 0; i < net.params.size(); ++i)
-      net.seconds[i] = compute_seconds * static_cast<double>(net.params[i].numel()) / static_cast<double>(total);
-    const double local = median_seconds(comm, c.warmup, c.iters, [&] { step(false); });
-    const double synced = median_seconds(comm, c.warmup, c.iters, [&] { step(true); });
-    return std::make_pair(local, synced);
-  };
-  ReducerTimes t;
-  const auto [base, with_reduce] = measure(0.0);
-  t.added = std::max(1e-9, with_reduce - base);
-  // The bench fails loudly rather than report the speed of a wrong result.
-  const double expected = (comm.size() + 1) / 2.0;
-  for (auto& p : net.params)
-    SDN_CHECK(std::abs(p.grad()[0].item<double>() - expected) < 1e-6 &&
-                  std::abs(p.grad()[p.numel() - 1].item<double>() - expected) < 1e-6,
-              "reducer produced a wrong average in the benchmark");
-  if (c.compute_ms > 0) {
-    const auto [compute, step_time] = measure(c.compute_ms / 1000.0);
-    t.possible = std::min(compute, t.added);
-    t.hidden = std::clamp(compute + t.added - step_time, 0.0, t.possible);
-  }
-  return t;
-}
-
 std::string gb_per_s(double bytes, double seconds) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.2f GB/s", bytes / seconds / 1e9);
@@ -229,65 +122,47 @@ std::string ratio(double a, double b) {
 
 int run(const BenchReduceConfig& c, const Args& args, const dist::Communicator& comm) {
   const auto sizes = gradient_sizes(c);
+  if (comm.rank() == 0 && comm.size() == 1)
+    std::fprintf(stderr, "warning: 1 rank: run under `mpirun -np 2` for a meaningful all-reduce\n");
+  dist::ReduceBenchOptions o;
+  parse::parse_size(c.cap, o.bucket_cap_bytes);
+  parse::parse_size(c.first_cap, o.first_bucket_cap_bytes);
+  o.modes.clear();
+  if (c.progress != "thread") o.modes.push_back(dist::MpiProgress::kNonblocking);
+  if (c.progress != "nonblocking") o.modes.push_back(dist::MpiProgress::kThread);
+  o.iters = c.iters;
+  o.warmup = c.warmup;
+  o.compute_seconds = c.compute_ms / 1000.0;
+  o.spin = c.compute_kind == "spin";
+  const auto r = dist::run_reduce_bench(comm, sizes, o);
+  if (comm.rank() != 0) return kExitOk;
+
   int64_t total = 0;
   for (int64_t n : sizes) total += n;
-  const double bytes = 4.0 * static_cast<double>(total);
-  const bool root = comm.rank() == 0;
-  if (root && comm.size() == 1)
-    std::fprintf(stderr, "warning: 1 rank: run under `mpirun -np 2` for a meaningful all-reduce\n");
-
-  // (b) the limit: one all-reduce of all bytes; (c) one all-reduce per tensor.
-  auto flat = torch::ones({total});
-  const double t_single = median_seconds(comm, c.warmup, c.iters, [&] {
-    const int64_t chunk = 1LL << 28;
-    for (int64_t off = 0; off < total; off += chunk)
-      SDN_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, flat.data_ptr<float>() + off,
-                                  static_cast<int>(std::min(chunk, total - off)), MPI_FLOAT, MPI_SUM, comm.comm()));
-  });
-  std::vector<torch::Tensor> grads;
-  for (int64_t n : sizes) grads.push_back(torch::ones({n}));
-  const double t_per_tensor = median_seconds(comm, c.warmup, c.iters, [&] {
-    for (auto& g : grads)
-      SDN_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, g.data_ptr(), static_cast<int>(g.numel()), MPI_FLOAT, MPI_SUM,
-                                  comm.comm()));
-  });
-  grads.clear();
-  flat = torch::Tensor();
-
-  // (a) the bucketed reducer, per progress mode.
-  Network net;
-  for (int64_t n : sizes) net.params.push_back(torch::zeros({n}, torch::requires_grad()));
-  net.seconds.assign(sizes.size(), 0.0);
-  net.spin = c.compute_kind == "spin";
-  std::vector<std::pair<std::string, ReducerTimes>> modes;
-  if (c.progress != "thread") modes.emplace_back("nonblocking", time_reducer(comm, net, c, dist::MpiProgress::kNonblocking));
-  if (c.progress != "nonblocking") modes.emplace_back("thread", time_reducer(comm, net, c, dist::MpiProgress::kThread));
-  if (!root) return kExitOk;
-
   std::string command = "mpirun -np " + std::to_string(comm.size()) + " sdn bench reduce";
   for (const auto& a : args) command += " " + a;
   std::printf("# %s: %d ranks, %zu tensors, %.1f M floats (%.0f MiB), cap %s, first cap %s, median of %d\n",
-              command.c_str(), comm.size(), sizes.size(), static_cast<double>(total) / 1e6, bytes / 1048576.0,
+              command.c_str(), comm.size(), sizes.size(), static_cast<double>(total) / 1e6, r.bytes / 1048576.0,
               c.cap.c_str(), c.first_cap.c_str(), c.iters);
   std::string header = "| gradients | ranks | single MPI_Allreduce (limit) | per-tensor |";
   std::string rule = "|---|---|---|---|";
   char label[96];
   std::snprintf(label, sizeof label, "%zu tensors, %.1f M floats", sizes.size(), static_cast<double>(total) / 1e6);
   std::string row = "| " + std::string(label) + " | " + std::to_string(comm.size()) + " | " +
-                    gb_per_s(bytes, t_single) + " | " + gb_per_s(bytes, t_per_tensor) + " (" +
-                    ratio(t_single, t_per_tensor) + "x) |";
-  for (const auto& [name, t] : modes) {
-    header += " bucketed " + name + " |";
+                    gb_per_s(r.bytes, r.single_seconds) + " | " + gb_per_s(r.bytes, r.per_tensor_seconds) + " (" +
+                    ratio(r.single_seconds, r.per_tensor_seconds) + "x) |";
+  for (const auto& m : r.modes) {
+    header += std::string(" bucketed ") + dist::to_string(m.mode) + " |";
     rule += "---|";
-    row += " " + gb_per_s(bytes, t.added) + " (" + ratio(t_single, t.added) + "x) |";
+    row += " " + gb_per_s(r.bytes, m.added_seconds) + " (" + ratio(r.single_seconds, m.added_seconds) + "x) |";
   }
-  for (const auto& [name, t] : modes) {
-    if (t.hidden < 0) continue;
-    header += " overlap, " + name + " |";
+  for (const auto& m : r.modes) {
+    if (m.hidden_seconds < 0) continue;
+    header += std::string(" overlap, ") + dist::to_string(m.mode) + " |";
     rule += "---|";
     char cell[96];
-    std::snprintf(cell, sizeof cell, " %.0f of %.0f ms hideable (%.0f%%) |", t.hidden * 1e3, t.possible * 1e3,
-                  100.0 * t.hidden / std::max(t.possible, 1e-9));
+    std::snprintf(cell, sizeof cell, " %.0f of %.0f ms hideable (%.0f%%) |", m.hidden_seconds * 1e3,
+                  m.hideable_seconds * 1e3, 100.0 * m.hidden_seconds / std::max(m.hideable_seconds, 1e-9));
     row += cell;
   }
   std::printf("%s\n%s\n%s\n", header.c_str(), rule.c_str(), row.c_str());
@@ -306,6 +181,12 @@ int bench_reduce(const Args& args) {
     return kExitOk;
   }
   const auto& c = parsed.config;
+  if (c.list_sizes) {
+    std::string list;
+    for (int64_t n : gradient_sizes(c)) list += (list.empty() ? "" : ",") + std::to_string(n);
+    std::printf("%s\n", list.c_str());
+    return kExitOk;
+  }
   // The threaded reducer needs MPI_THREAD_MULTIPLE; the non-blocking one only FUNNELED.
   dist::MpiSession mpi(c.progress == "nonblocking" ? MPI_THREAD_FUNNELED : MPI_THREAD_MULTIPLE);
   dist::Communicator comm;
