@@ -18,6 +18,8 @@ struct Bench {
 
 const Bench kBenches[] = {
     {"loader", "frames/s from HDF5 shards vs decoding the PNG/JPEG tree, one core each", bench_loader},
+    {"step", "train step per image: C++ trainer step vs Python PyTorch (--ranks-compare: 1 vs 2 ranks)", bench_step},
+    {"ckpt", "checkpoint save/load MB/s vs dd vs torch.save/load; stop latency; checkpoint overhead", bench_ckpt},
 };
 
 }  // namespace

@@ -38,5 +38,7 @@ int run_weights(const Args& args);  // cmd_weights.cpp: export/import of semanti
 // Benchmarks (`sdn bench NAME`), one file each.
 int bench_loader(const Args& args);  // bench_loader.cpp
 int bench_reduce(const Args& args);  // bench_reduce.cpp
+int bench_step(const Args& args);    // bench_step.cpp
+int bench_ckpt(const Args& args);    // bench_ckpt.cpp
 
 }  // namespace sdn::cli

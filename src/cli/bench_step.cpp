@@ -1,0 +1,279 @@
+// `sdn bench step`: seconds per training step (and per image) of the semantic model, this trainer's step
+// (models/semantic_batch + SemanticStage::loss + backward + torch::optim::SGD, as train/loop.cpp runs it) vs
+// the same model in Python PyTorch (bench/semantic_step.py), in one run. Blocks of C++ steps alternate with
+// blocks of Python steps, so a change of machine load hits both; the per-block ratios are printed too.
+// --ranks-compare instead measures images/s of 1 vs N ranks (mpirun, gradient reducer, SyncBN) at the same
+// global batch and the same total thread count.
+#include <mpi.h>
+#include <torch/cuda.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <sstream>
+#include <nlohmann/json.hpp>
+
+#include "cli/bench_stats.hpp"
+#include "cli/bench_support.hpp"
+#include "cli/bench_train_step.hpp"
+#include "cli/commands.hpp"
+#include "core/error.hpp"
+#include "core/exit_codes.hpp"
+#include "core/log.hpp"
+#include "core/options.hpp"
+#include "dist/abort.hpp"
+#include "dist/collectives.hpp"
+#include "dist/mpi_check.hpp"
+#include "dist/mpi_session.hpp"
+#include "dist/reducer_factory.hpp"
+#include "train/semantic_stage.hpp"
+
+namespace sdn::cli {
+namespace {
+
+struct BenchStepConfig {
+  std::string arch = "resnet50dilated8_ppm_deepsup";
+  int batch = 2;     // the reference's measured point: batch 2, 152x496, 2 threads
+  int height = 152;
+  int width = 496;
+  int threads = 2;
+  int steps = 2;     // timed steps per block
+  int rounds = 3;    // blocks per implementation, alternating
+  int warmup = 1;
+  std::string device = "cpu";
+  std::uint64_t seed = 304;
+  std::string python = "/usr/bin/python3";
+  std::string script;  // default: SDN_BENCH_DIR/semantic_step.py
+  bool ranks_compare = false;
+  int ranks = 2;
+  std::string mpirun = "mpirun";
+  bool rank_worker = false;  // internal: one side of --ranks-compare, run under mpirun
+};
+
+opt::Schema<BenchStepConfig> schema() {
+  using C = BenchStepConfig;
+  opt::Schema<C> s("bench step", "Train-step time of the semantic model: C++ (this trainer) vs Python PyTorch.");
+  s.add("arch", "semantic model", [](C& c) -> auto& { return c.arch; }, models::semantic_model_names())
+      .add("batch", "images per step (global batch with --ranks-compare)", [](C& c) -> auto& { return c.batch; },
+           opt::Range{1, 1024})
+      .add("height", "input height (multiple of 8)", [](C& c) -> auto& { return c.height; }, opt::Range{8, 4096})
+      .add("width", "input width (multiple of 8)", [](C& c) -> auto& { return c.width; }, opt::Range{8, 4096})
+      .add("threads", "intra-op threads (both sides; total over ranks with --ranks-compare)",
+           [](C& c) -> auto& { return c.threads; }, opt::Range{1, 256})
+      .add("steps", "timed steps per block", [](C& c) -> auto& { return c.steps; }, opt::Range{1, 1000})
+      .add("rounds", "blocks per implementation (alternating C++ and Python)", [](C& c) -> auto& { return c.rounds; },
+           opt::Range{1, 1000})
+      .add("warmup", "untimed steps first, per implementation", [](C& c) -> auto& { return c.warmup; },
+           opt::Range{0, 100})
+      .add("device", "cpu or cuda (GPU 0)", [](C& c) -> auto& { return c.device; }, opt::Choices{"cpu", "cuda"})
+      .add("seed", "model init and input seed", [](C& c) -> auto& { return c.seed; })
+      .add("python", "Python with torch (Debian's python3-torch: the same 1.13 as LibTorch)",
+           [](C& c) -> auto& { return c.python; })
+      .add("script", "the Python half (default: the source tree's bench/semantic_step.py)",
+           [](C& c) -> auto& { return c.script; })
+      .add("ranks-compare", "instead: images/s of 1 vs --ranks ranks under mpirun (gradient reducer, SyncBN)",
+           [](C& c) -> auto& { return c.ranks_compare; })
+      .add("ranks", "rank count compared with 1 rank", [](C& c) -> auto& { return c.ranks; }, opt::Range{2, 64})
+      .add("mpirun", "MPI launcher for --ranks-compare", [](C& c) -> auto& { return c.mpirun; })
+      .add("rank-worker", "(internal) one side of --ranks-compare", [](C& c) -> auto& { return c.rank_worker; });
+  return s;
+}
+
+std::vector<std::string> validate(const BenchStepConfig& c) {
+  std::vector<std::string> e;
+  if (c.height % 8 || c.width % 8) e.push_back("height, width: must be multiples of 8 (the model's output stride)");
+  if (c.ranks_compare && c.device != "cpu") e.push_back("ranks-compare: CPU only (one machine, one GPU at most)");
+  if (c.ranks_compare && c.batch % c.ranks) e.push_back("batch: must be divisible by --ranks for --ranks-compare");
+  const int world = c.ranks_compare ? c.ranks : 1;
+  if (!c.rank_worker) {
+    if (auto p = models::batch_norm_batch_problem(c.arch, c.batch / world, world); !p.empty())
+      e.push_back("batch: " + p);
+  }
+  return e;
+}
+
+train::TrainConfig stage_config(const BenchStepConfig& c) {
+  train::TrainConfig t;
+  t.model.arch = c.arch;
+  t.train.seed = c.seed;
+  return t;
+}
+
+torch::Device device_of(const BenchStepConfig& c) {
+  if (c.device == "cpu") return torch::kCPU;
+  if (!torch::cuda::is_available())
+    throw UsageError("--device cuda: this build's LibTorch sees no CUDA device",
+                     "build with a CUDA LibTorch (-DSDN_WITH_CUDA=ON, see bench/gpu-check.sh) on a GPU machine");
+  return {torch::kCUDA, 0};
+}
+
+std::string fmt(const char* f, double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, f, v);
+  return buf;
+}
+
+int compare_python(const BenchStepConfig& c, const Args& args) {
+  const auto device = device_of(c);
+  const std::string script = bench::source_file("bench/semantic_step.py", c.script, "script");
+  std::printf("# %s\n# %s, batch %d of %dx%d, %d thread%s, %s; %d rounds x %d timed steps per side "
+              "(after %d warm-up)\n",
+              bench::command_line("sdn bench step", args).c_str(), c.arch.c_str(), c.batch, c.height, c.width,
+              c.threads, c.threads == 1 ? "" : "s", c.device.c_str(), c.rounds, c.steps, c.warmup);
+  const std::string load_before = bench::load_note();
+  std::fflush(stdout);
+
+  // Python first, alone: its start-up and warm-up must not overlap ours.
+  bench::ChildOptions po;
+  po.pipe_stdin = po.pipe_stdout = true;
+  bench::Child py({c.python, script, "--model", c.arch, "--batch", std::to_string(c.batch), "--height",
+                   std::to_string(c.height), "--width", std::to_string(c.width), "--threads", std::to_string(c.threads),
+                   "--warmup", std::to_string(c.warmup), "--seed", std::to_string(c.seed), "--device",
+                   c.device == "cuda" ? "cuda:0" : "cpu"},
+                  po);
+  const std::string ready = py.read_line();
+  if (ready.rfind("ready ", 0) != 0) throw Error(script + ": unexpected first line '" + ready + "'");
+  const auto info = nlohmann::json::parse(ready.substr(6));
+
+  torch::set_num_threads(c.threads);
+  bench::TrainStep cpp(stage_config(c), device, c.batch, c.height, c.width, c.seed, {});
+  for (int i = 0; i < c.warmup; ++i) cpp.run(nullptr);
+
+  std::vector<double> t_cpp, t_py, ratios;
+  for (int r = 0; r < c.rounds; ++r) {
+    std::vector<double> rc, rp;
+    auto run_cpp = [&] {
+      for (int i = 0; i < c.steps; ++i) rc.push_back(cpp.run(nullptr));
+    };
+    auto run_py = [&] {
+      py.write_line("steps " + std::to_string(c.steps));
+      const auto reply = nlohmann::json::parse(py.read_line());
+      if (reply.contains("error")) throw Error(script + ": " + reply["error"].get<std::string>());
+      rp = reply.at("times").get<std::vector<double>>();
+    };
+    // Alternate which side goes first, so neither always follows the other's cache and frequency state.
+    if (r % 2 == 0) run_cpp(), run_py();
+    else run_py(), run_cpp();
+    t_cpp.insert(t_cpp.end(), rc.begin(), rc.end());
+    t_py.insert(t_py.end(), rp.begin(), rp.end());
+    ratios.push_back(bench::median(rp) / bench::median(rc));
+  }
+  py.write_line("quit");
+  py.wait();
+  const std::string load_after = bench::load_note();
+
+  const double mc = bench::median(t_cpp), mp = bench::median(t_py);
+  std::printf("# %s before, %s after\n", load_before.c_str(), load_after.c_str());
+  std::printf("| implementation | step s (median) | min | s per image | images/s | time vs C++ |\n");
+  std::printf("|---|---|---|---|---|---|\n");
+  std::printf("| C++ LibTorch %d.%d (sdn: semantic_batch + SemanticStage::loss + SGD) | %.3f | %.3f | %.3f | %.3f "
+              "| 1.00 |\n",
+              TORCH_VERSION_MAJOR, TORCH_VERSION_MINOR, mc, bench::minimum(t_cpp), mc / c.batch, c.batch / mc);
+  const int py_threads = info.value("threads", 0);
+  std::printf("| Python PyTorch %s (bench/semantic_step.py, %d thread%s) | %.3f | %.3f | %.3f | %.3f | %.2f |\n",
+              info.value("torch", std::string("?")).c_str(), py_threads, py_threads == 1 ? "" : "s", mp,
+              bench::minimum(t_py),
+              mp / c.batch, c.batch / mp, mp / mc);
+  std::string per_round;
+  for (double x : ratios) per_round += fmt(" %.2f", x);
+  std::printf("Python/C++ step-time ratio per round:%s (median %.2f; > 1: C++ faster)\n", per_round.c_str(),
+              bench::median(ratios));
+  return kExitOk;
+}
+
+// One side of --ranks-compare, under mpirun: every rank steps its share of the global batch; the reducer
+// averages gradients and SyncBN spans the ranks, as in `sdn train`. Rank 0 prints one JSON line.
+int rank_worker(const BenchStepConfig& c) {
+  dist::MpiSession mpi;
+  dist::Communicator comm;
+  try {
+    torch::set_num_threads(c.threads);
+    const int per_rank = c.batch / comm.size();
+    bench::TrainStep step(stage_config(c), torch::kCPU, per_rank, c.height, c.width, c.seed,
+                          comm.size() > 1 ? dist::make_cross_rank_sum(comm) : dist::CrossRankSum{});
+    for (auto& [name, module] : step.stage().modules()) dist::broadcast_from_root(comm, dist::state_tensors(*module));
+    std::vector<dist::NamedTensor> params;
+    for (auto& [n, t] : step.stage().phases()[0].params) params.push_back({n, t});
+    auto reducer = dist::make_reducer(std::move(params), dist::ReducerOptions{}, comm);
+    std::vector<double> times;
+    for (int i = 0; i < c.warmup + c.steps * c.rounds; ++i) {
+      SDN_MPI_CHECK(MPI_Barrier(comm.comm()));
+      double t = step.run(reducer.get());
+      SDN_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, &t, 1, MPI_DOUBLE, MPI_MAX, comm.comm()));
+      if (i >= c.warmup) times.push_back(t);
+    }
+    if (comm.rank() == 0)
+      std::printf("%s\n", nlohmann::json({{"ranks", comm.size()}, {"threads_per_rank", c.threads},
+                                          {"per_rank_batch", per_rank}, {"median_s", bench::median(times)},
+                                          {"min_s", bench::minimum(times)}})
+                              .dump()
+                              .c_str());
+    return kExitOk;
+  } catch (const std::exception& e) {
+    if (comm.size() == 1) throw;
+    dist::abort_job(e.what(), kExitFailure);
+  }
+}
+
+int compare_ranks(const BenchStepConfig& c, const Args& args) {
+  std::printf("# %s\n# %s, global batch %d of %dx%d, %d threads in total, %d timed steps per run (after %d warm-up)\n",
+              bench::command_line("sdn bench step", args).c_str(), c.arch.c_str(), c.batch, c.height, c.width,
+              c.threads, c.steps * c.rounds, c.warmup);
+  const std::string load_before = bench::load_note();
+  std::fflush(stdout);
+  auto measure = [&](int ranks) {
+    std::vector<std::string> argv = {c.mpirun};
+    if (::geteuid() == 0) argv.push_back("--allow-run-as-root");
+    // No binding: Open MPI pins small jobs to one core each, which would starve a 1-rank run of its threads.
+    for (const char* a : {"--oversubscribe", "--bind-to", "none", "-np"}) argv.push_back(a);
+    argv.push_back(std::to_string(ranks));
+    argv.push_back(bench::self_exe());
+    for (const char* a : {"bench", "step", "--rank-worker"}) argv.push_back(a);
+    const std::vector<std::pair<std::string, std::string>> opts = {
+        {"arch", c.arch}, {"batch", std::to_string(c.batch)}, {"height", std::to_string(c.height)},
+        {"width", std::to_string(c.width)}, {"threads", std::to_string(std::max(1, c.threads / ranks))},
+        {"steps", std::to_string(c.steps)}, {"rounds", std::to_string(c.rounds)},
+        {"warmup", std::to_string(c.warmup)}, {"seed", std::to_string(c.seed)}};
+    for (const auto& [k, v] : opts) argv.push_back("--" + k), argv.push_back(v);
+    auto r = bench::run_timed(argv);
+    std::string result;  // rank 0's JSON line (the last line that starts with '{')
+    std::istringstream lines(r.output);
+    for (std::string line; std::getline(lines, line);)
+      if (!line.empty() && line[0] == '{') result = line;
+    if (r.exit_code != 0 || result.empty())
+      throw Error("the " + std::to_string(ranks) + "-rank run failed (exit code " + std::to_string(r.exit_code) +
+                  "):\n" + r.output, "run the same mpirun line by hand to see more");
+    return nlohmann::json::parse(result);
+  };
+  // One launch per side: the model build and warm-up stay out of the timed steps.
+  const auto one = measure(1);
+  const auto many = measure(c.ranks);
+  const std::string load_after = bench::load_note();
+  std::printf("# %s before, %s after\n", load_before.c_str(), load_after.c_str());
+  std::printf("| ranks x threads | batch per rank (global) | step s (median) | min | images/s | vs 1 rank |\n");
+  std::printf("|---|---|---|---|---|---|\n");
+  const double ips1 = c.batch / one["median_s"].get<double>();
+  for (const auto* j : {&one, &many}) {
+    const double med = (*j)["median_s"].get<double>();
+    std::printf("| %d x %d | %d (%d) | %.3f | %.3f | %.3f | %.2f |\n", (*j)["ranks"].get<int>(),
+                (*j)["threads_per_rank"].get<int>(), (*j)["per_rank_batch"].get<int>(), c.batch, med,
+                (*j)["min_s"].get<double>(), c.batch / med, (c.batch / med) / ips1);
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+int bench_step(const Args& args) {
+  auto parsed = opt::parse<BenchStepConfig>(schema(), args, validate);
+  if (parsed.help) {
+    std::fputs(parsed.usage.c_str(), stdout);
+    return kExitOk;
+  }
+  const auto& c = parsed.config;
+  log::init("warn");
+  if (c.rank_worker) return rank_worker(c);
+  return c.ranks_compare ? compare_ranks(c, args) : compare_python(c, args);
+}
+
+}  // namespace sdn::cli
