@@ -166,6 +166,12 @@ int run(const BenchReduceConfig& c, const Args& args, const dist::Communicator& 
     row += cell;
   }
   std::printf("%s\n%s\n%s\n", header.c_str(), rule.c_str(), row.c_str());
+  std::printf("progress probe (one %.0f MiB all-reduce, %.0f ms blocking; started, then %.0f ms without MPI calls): "
+              "done meanwhile: MPI_Iallreduce %.0f%%",
+              r.probe_bytes / 1048576.0, r.probe_blocking_seconds * 1e3, 2e3 * r.probe_blocking_seconds,
+              100 * r.probe_done_nonblocking);
+  if (r.probe_done_thread >= 0) std::printf(", communication thread %.0f%%", 100 * r.probe_done_thread);
+  std::printf("\n");
   std::printf("(x = bandwidth relative to the single all-reduce; overlap = reduction time hidden behind a %d ms %s "
               "backward, of min(backward, reduction); command: `%s`)\n",
               c.compute_ms, c.compute_kind.c_str(), command.c_str());

@@ -10,6 +10,8 @@
 //   reducer.finish();                        // no-op in no-sync mode
 // Gradient accumulation therefore sums the micro-batches in .grad and reduces once (as DDP's no_sync());
 // finish() divides by the world size only, so scale each micro-batch loss by 1/accumulation_steps.
+// A backward that runs through another reducer's parameters (G's loss through D) must first set that
+// reducer to set_sync(false), or its hooks count those gradients for its own next step (docs/dist.md).
 #pragma once
 
 #include <torch/torch.h>

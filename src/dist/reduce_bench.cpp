@@ -14,19 +14,31 @@
 namespace sdn::dist {
 namespace {
 
-// Median over `iters` of the slowest rank's time for `op` (after `warmup` untimed runs).
-double median_seconds(const Communicator& comm, int warmup, int iters, const std::function<void()>& op) {
+// Median over `iters` of the slowest rank's value of `measure` (after `warmup` untimed runs); `measure`
+// returns the seconds to record.
+double median_of(const Communicator& comm, int warmup, int iters, const std::function<double()>& measure) {
   std::vector<double> times;
   for (int i = 0; i < warmup + iters; ++i) {
     SDN_MPI_CHECK(MPI_Barrier(comm.comm()));
-    const auto t0 = std::chrono::steady_clock::now();
-    op();
-    double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    double t = measure();
     SDN_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, &t, 1, MPI_DOUBLE, MPI_MAX, comm.comm()));
     if (i >= warmup) times.push_back(t);
   }
   std::nth_element(times.begin(), times.begin() + static_cast<long>(times.size() / 2), times.end());
   return times[times.size() / 2];
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// Median of the slowest rank's wall time of `op`.
+double median_seconds(const Communicator& comm, int warmup, int iters, const std::function<void()>& op) {
+  return median_of(comm, warmup, iters, [&] {
+    const auto t0 = std::chrono::steady_clock::now();
+    op();
+    return seconds_since(t0);
+  });
 }
 
 void compute_for(double seconds, bool spin) {
@@ -116,6 +128,30 @@ ReduceBenchResult::Mode time_reducer(const Communicator& comm, Network& net, con
   return t;
 }
 
+// Fraction of an all-reduce of `buf` completed while the caller slept `sleep_s` seconds without MPI calls.
+double done_while_sleeping(const Communicator& comm, torch::Tensor& buf, double blocking_s, double sleep_s,
+                           bool thread, const ReduceBenchOptions& o) {
+  const int count = static_cast<int>(buf.numel());
+  const double wait_s = median_of(comm, o.warmup, o.iters, [&] {
+    MPI_Request request = MPI_REQUEST_NULL;
+    std::thread worker;
+    if (thread) {
+      worker = std::thread([&] { MPI_Allreduce(MPI_IN_PLACE, buf.data_ptr(), count, MPI_FLOAT, MPI_SUM, comm.comm()); });
+    } else {
+      SDN_MPI_CHECK(MPI_Iallreduce(MPI_IN_PLACE, buf.data_ptr(), count, MPI_FLOAT, MPI_SUM, comm.comm(), &request));
+    }
+    std::this_thread::sleep_for(std::chrono::duration<double>(sleep_s));
+    const auto t0 = std::chrono::steady_clock::now();
+    if (thread) {
+      worker.join();
+    } else {
+      SDN_MPI_CHECK(MPI_Wait(&request, MPI_STATUS_IGNORE));
+    }
+    return seconds_since(t0);
+  });
+  return std::clamp(1.0 - wait_s / blocking_s, 0.0, 1.0);
+}
+
 }  // namespace
 
 ReduceBenchResult run_reduce_bench(const Communicator& comm, const std::vector<int64_t>& numels,
@@ -148,6 +184,20 @@ ReduceBenchResult run_reduce_bench(const Communicator& comm, const std::vector<i
   net.seconds.assign(numels.size(), 0.0);
   net.spin = o.spin;
   for (MpiProgress mode : o.modes) r.modes.push_back(time_reducer(comm, net, o, mode));
+  net.params.clear();
+
+  auto probe = torch::ones({std::max<int64_t>(1, std::min(o.bucket_cap_bytes, int64_t{4} * total) / 4)});
+  r.probe_bytes = 4.0 * static_cast<double>(probe.numel());
+  r.probe_blocking_seconds = median_seconds(comm, o.warmup, o.iters, [&] {
+    SDN_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, probe.data_ptr(), static_cast<int>(probe.numel()), MPI_FLOAT, MPI_SUM,
+                                comm.comm()));
+  });
+  int level = MPI_THREAD_SINGLE;
+  SDN_MPI_CHECK(MPI_Query_thread(&level));
+  const double sleep_s = 2 * r.probe_blocking_seconds;
+  r.probe_done_nonblocking = done_while_sleeping(comm, probe, r.probe_blocking_seconds, sleep_s, false, o);
+  if (level >= MPI_THREAD_MULTIPLE)
+    r.probe_done_thread = done_while_sleeping(comm, probe, r.probe_blocking_seconds, sleep_s, true, o);
   return r;
 }
 

@@ -33,6 +33,13 @@ struct ReduceBenchResult {
     double hideable_seconds = 0;  // the most that could hide: min(backward, reduction)
   };
   std::vector<Mode> modes;
+  // Progress probe on one bucket-sized message: start the all-reduce, sleep twice its blocking duration
+  // without calling MPI, then wait. The fraction already done when the sleep ends shows whether the
+  // mode progresses on its own (1) or only inside MPI calls (0).
+  double probe_bytes = 0;
+  double probe_blocking_seconds = 0;
+  double probe_done_nonblocking = -1;  // -1: not measured
+  double probe_done_thread = -1;
 };
 
 // Times are the slowest rank's, medians over `iters`. Throws sdn::Error if the reducer's average is wrong
