@@ -3,7 +3,11 @@
 
 #include <zlib.h>
 
+#include <unistd.h>
+
 #include <ctime>
+#include <exception>
+#include <filesystem>
 #include <sstream>
 
 #include "core/error.hpp"
@@ -141,6 +145,16 @@ void write_checkpoint(const std::string& path, const Checkpoint& c, const WriteH
   try {
     {
       auto f = h5::create_truncate(tmp);
+      // A write that fails (full disk) must give its space back BEFORE HDF5 closes the file: closing flushes
+      // metadata, and if that fails too HDF5 1.10 keeps a half-closed file that crashes the process at exit
+      // (a segfault instead of exit code 1). The temporary is deleted below anyway.
+      struct ReleaseOnFailure {
+        const std::string& path;
+        int uncaught = std::uncaught_exceptions();
+        ~ReleaseOnFailure() {
+          if (std::uncaught_exceptions() > uncaught) (void)::truncate(path.c_str(), 0);
+        }
+      } release_on_failure{tmp};
       notify(WritePhase::kCreated);
       auto g = h5::create_group(f, "/tensors");
       std::vector<std::string> names;
@@ -161,6 +175,13 @@ void write_checkpoint(const std::string& path, const Checkpoint& c, const WriteH
     notify(WritePhase::kFlushed);
     fs::commit_rename(tmp, path);
     notify(WritePhase::kRenamed);
+  } catch (const Error& e) {
+    ::unlink(tmp.c_str());
+    // The operator needs the checkpoint's name and the way out first; the library's detail follows.
+    throw Error("cannot write checkpoint " + path + ": " + e.message(),
+                "no checkpoint was replaced; free space on that file system or make " +
+                    std::filesystem::path(path).parent_path().string() + " writable, then start the run again (it resumes "
+                    "from the newest complete checkpoint)");
   } catch (...) {
     ::unlink(tmp.c_str());
     throw;

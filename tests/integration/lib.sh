@@ -113,7 +113,7 @@ start_train() {
 # cannot wait for its parent's children).
 wait_rc() {
   RC=0
-  wait "$1" || RC=$?
+  { wait "$1"; } 2>/dev/null || RC=$?  # (quiet: bash would report "Killed" for every kill -9)
 }
 
 # A per-rank wrapper for mpirun: records each rank's pid (so a test can signal ONE rank) and exit code.
@@ -174,6 +174,13 @@ steps_logged() {
   local n
   n=$(grep -c '\] step [0-9]*/' "$1" 2>/dev/null) || true
   echo "${n:-0}"
+}
+
+# step_ms LOG: mean milliseconds between the trainer's progress lines in LOG (this machine's step time now,
+# checkpoints included), at least 200.
+step_ms() {
+  awk -F'[][]' '/\] step [0-9]+\//{ split($2, a, /[ :]/); t = a[2] * 3600 + a[3] * 60 + a[4]; if (n++) s += t - p; p = t }
+    END { v = n > 1 ? 1000 * s / (n - 1) : 1000; printf "%d", v < 200 ? 200 : v }' "$1"
 }
 
 # rand_ms LO HI: a random duration in seconds (for sleep), from LO to HI milliseconds.

@@ -10,7 +10,8 @@ make_data
 note "uninterrupted reference run ($STEPS steps)"
 train "$T/ref.log" "$T/ref" "${COMMON[@]}" || fail "reference run failed (exit $?)" "$T/ref.log"
 REF=$(digest "$(ckpt_file "$T/ref" $STEPS)")
-echo "reference digest $REF"
+STEP_MS=$(step_ms "$T/ref.log")  # the signal's window: about one step
+echo "reference digest $REF, ${STEP_MS} ms per step"
 
 RUN=$T/seg
 done_step=0
@@ -21,11 +22,8 @@ signal_segment() {
   local log=$T/seg$1.log
   start_train "$log" "$RUN" "${COMMON[@]}"
   wait_until 300 "(( \$(steps_logged $log) >= 1 ))" || fail "segment $1 never finished a step" "$log"
-  local t0 t1 step_s
-  # The step time of this machine now, from the reference's log: the signal's window is one step wide.
-  step_s=$(awk -F'[][]' '/\] step [0-9]+\//{split($2,a,/[ :]/); t=a[2]*3600+a[3]*60+a[4]; if(n++) {s+=t-p}; p=t} END{printf "%d", n>1 ? 1000*s/(n-1) : 1000}' "$T/ref.log")
   local delay
-  delay=$(rand_ms 0 "$step_s")
+  delay=$(rand_ms 0 "$STEP_MS")
   sleep "$delay"
   kill -USR2 "$TRAIN_PID" 2>/dev/null || true
   wait_rc "$TRAIN_PID"
