@@ -4,12 +4,12 @@
 #                    uninterrupted `sdn train` of the same steps;
 #   no-progress:     the checkpoint directory is replaced by a file so no save can land; the first chunk stops
 #                    the run (no requeue loop) and `sdn status` says why.
-# Sizes: SDN_TRAIN_STEPS (default 120) and the tiny synthetic set below keep it to a few minutes on 2 cores;
+# Sizes: SDN_TRAIN_STEPS (default 24) and the tiny synthetic set below keep it to a few minutes on 2 cores;
 # raise the steps if a chunk finishes the run before the third job.
 source "$(dirname "$0")/lib.sh"
 mode=${1:?requeue|chain|no-progress}
 w=$(workdir "train-$mode")
-steps=${SDN_TRAIN_STEPS:-120}
+steps=${SDN_TRAIN_STEPS:-24}
 
 note "synthetic data"
 "$SDN_BIN" synth --layout vkitti1 --out "$w/vkitti" --worlds 0001 --variations clone --frames 8 --width 96 --height 32
@@ -23,12 +23,16 @@ eval_split = all
 [model]
 arch = drn_d_22
 num_classes = 14
+[augment]
+short_sides = 32
+max_long_side = 96
 [train]
 epochs = 1
 iterations_per_epoch = $steps
 global_batch = 2
 per_rank_batch = 1
 threads = 1
+log_every = 2
 eval_every = 0
 [ckpt]
 every_steps = 0
@@ -36,7 +40,7 @@ INI
 
 note "plan and submit ($mode)"
 plan_mode=$([[ $mode == chain ]] && echo chain || echo requeue)
-"$SDN_BIN" plan --stage "$w/stage.ini" --cluster local --it-per-s 2 --walltime 1 --partition gpu-shared --gpus 2 \
+"$SDN_BIN" plan --stage "$w/stage.ini" --cluster local --it-per-s 0.4 --walltime 1 --partition gpu-shared --gpus 2 --max-chunks 40 \
   --ckpt-seconds 2 --mode "$plan_mode" --chain-jobs 10 --run-dir "$w/run"
 if [[ $mode == no-progress ]]; then
   rm -rf "$w/run/ckpt" && echo "not a directory" > "$w/run/ckpt"   # root ignores permissions; a file does not
@@ -69,8 +73,9 @@ def digest(ckpt_dir):
     h = hashlib.sha256()
     with h5py.File(ckpt_dir + "/" + name, "r") as f:
         names = []
-        f.visititems(lambda n, o: names.append(n) if isinstance(o, h5py.Dataset) and n.startswith("model") else None)
-        assert names, "no datasets under /model in " + name
+        # The weights: every dataset under a "model" group (tensors/model/... in checkpoint format 1).
+        f.visititems(lambda n, o: names.append(n) if isinstance(o, h5py.Dataset) and "/model/" in "/" + n else None)
+        assert names, "no datasets under a model group in " + name
         for n in sorted(names):
             h.update(n.encode()); h.update(f[n][()].tobytes())
     return h.hexdigest()
