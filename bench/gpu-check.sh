@@ -203,7 +203,8 @@ cmake_args=(
 logged configure cmake "${cmake_args[@]}"
 grep -q "SDN_WITH_NCCL:BOOL=ON" "$BUILD/CMakeCache.txt" || fail "the cache does not have SDN_WITH_NCCL=ON"
 step="build"
-logged build cmake --build "$BUILD" -j "$JOBS"
+# Only what the GPU checks run: the whole test suite is CPU-only and runs in CI.
+logged build cmake --build "$BUILD" -j "$JOBS" --target sdn test_dist_nccl
 sdn=$BUILD/src/cli/sdn
 [ -x "$sdn" ] || fail "$sdn was not built (see $OUT/build.log)"
 say "build: $BUILD (torch $torch_version, CUDA, NCCL) ok"
@@ -216,6 +217,22 @@ ctest --test-dir "$BUILD" -L gpu --output-on-failure >"$OUT/ctest.log" 2>&1 || {
 }
 grep -q "tests passed" "$OUT/ctest.log" || fail "ctest ran no GPU test (is test_dist_nccl registered?)"
 say "ctest -L gpu: $(grep 'tests passed' "$OUT/ctest.log")"
+
+# ---- 4b. a short training run on the GPU: CUDA device placement, NCCL reducer, checkpoint, resume
+step="train on cuda"
+t=$BUILD/gpu-train
+rm -rf "$t"
+"$sdn" synth --layout vkitti1 --out "$t/tree" --worlds 0001 --variations clone --frames 8 --width 320 --height 96 \
+  --log-level warn >"$OUT/train.log" 2>&1
+"$sdn" pack --src "$t/tree" --out "$t/shards" --split train --log-level warn >>"$OUT/train.log" 2>&1
+train=("$mpirun" --allow-run-as-root --oversubscribe -np 1 "$sdn" train --config "$root/configs/semantic-demo.ini"
+       --run-dir "$t/run" --data.shards "$t/shards" --train.device cuda --train.epochs 1
+       --train.iterations_per_epoch 6 --train.log_every 2)
+"${train[@]}" --stop.max_steps_this_run 3 >>"$OUT/train.log" 2>&1 && fail "first segment exited 0, expected 3"
+"${train[@]}" >>"$OUT/train.log" 2>&1 || fail "resumed GPU training failed (see $OUT/train.log)"
+grep -q "device cuda" "$OUT/train.log" || fail "training did not run on cuda (see $OUT/train.log)"
+grep -q "resumed from" "$OUT/train.log" || fail "the second segment did not resume (see $OUT/train.log)"
+say "train on cuda: 3 steps, exit 3, resume, 6 steps, exit 0 ($(grep -o 'step 6/6.*' "$OUT/train.log" | head -1))"
 
 # ---- 5. step benchmark on the GPU, C++ vs Python on the same device
 if [ "$bench" = 1 ]; then
