@@ -251,8 +251,10 @@ RunResult Trainer::run() {
       set_learning_rate(*phases[p].optimizer, stage_.lr(p, step, total));
       phases[p].optimizer->zero_grad();
       for (std::int64_t m = 0; m < micro; ++m) {
-        // Only the last micro-batch reduces: the others accumulate locally (no_sync).
-        reducers[p]->set_sync(m == micro - 1);
+        // Only the last micro-batch reduces: the others accumulate locally (no_sync). Other phases' reducers
+        // stay silent: a GAN's generator loss back-propagates through the discriminator's parameters, whose
+        // gradients must not count as the discriminator's own (its phase zeroes them before its backward).
+        for (size_t q = 0; q < reducers.size(); ++q) reducers[q]->set_sync(q == p && m == micro - 1);
         auto l = stage_.loss(p, batch.micro[static_cast<size_t>(m)]);
         (l.total / static_cast<double>(micro)).backward();
         for (const auto& [name, v] : l.terms) {
