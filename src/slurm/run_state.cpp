@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <csignal>
 
 #include "core/exit_codes.hpp"
 #include "core/parse.hpp"
@@ -108,11 +109,18 @@ Decision decide_chunk_end(const RunState& s, int exit_code, std::int64_t latest_
   ChunkRecord current;
   if (!s.chunks.empty()) current = s.chunks.back();
   if (exit_code == kExitOk) return {"done", "complete", "training complete"};
-  if (exit_code == kExitResumable) {
+  // The stop signals the job script forwards (USR2, TERM) can still reach a trainer that already stopped on its
+  // own deadline and restored the default handlers: it then dies of the signal after a complete checkpoint.
+  // Checkpoints are atomic, so a newer one is as good as an exit 3; without one the no-progress rule applies.
+  const bool stop_signal_death = exit_code == 128 + SIGUSR2 || exit_code == 128 + SIGTERM;
+  if (exit_code == kExitResumable || (stop_signal_death && latest_step > current.step_start)) {
     if (s.cancelled && s.cancel_time >= current.start)
       return {"stop", "cancelled", "stopped with a checkpoint at step " + std::to_string(latest_step) + " after `sdn cancel`"};
     if (latest_step <= current.step_start) return {"stop", "no_progress", no_progress_message(current, latest_step, false)};
-    return {"continue", "checkpoint", "checkpoint at step " + std::to_string(latest_step) + "; the next chunk resumes from it"};
+    return {"continue", "checkpoint",
+            "checkpoint at step " + std::to_string(latest_step) + "; the next chunk resumes from it" +
+                (exit_code == kExitResumable ? std::string()
+                                             : " (the trainer died of the forwarded stop signal after saving it)")};
   }
   std::string how = exit_code > 128 && exit_code < 160
                         ? "was killed by signal " + std::to_string(exit_code - 128)

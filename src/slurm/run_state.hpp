@@ -63,7 +63,8 @@ struct Decision {
 // no-progress rule to a previous chunk that was killed without recording its end.
 Decision decide_chunk_start(const RunState& state, int max_chunks, std::int64_t latest_step);
 
-// After the trainer exited with `exit_code`: 0 done; 3 continue only if a newer checkpoint exists; else stop.
+// After the trainer exited with `exit_code`: 0 done; 3 continue only if a newer checkpoint exists (also a death by
+// the forwarded USR2/TERM after a newer checkpoint); else stop.
 Decision decide_chunk_end(const RunState& state, int exit_code, std::int64_t latest_step);
 
 // The step in a RUN/ckpt/latest pointer ("step-00001200.h5" -> 1200); -1 if it is not such a name.

@@ -41,7 +41,7 @@ INI
 note "plan and submit ($mode)"
 plan_mode=$([[ $mode == chain ]] && echo chain || echo requeue)
 "$SDN_BIN" plan --stage "$w/stage.ini" --cluster local --it-per-s 0.4 --walltime 1 --partition gpu-shared --gpus 2 --max-chunks 40 \
-  --ckpt-seconds 2 --mode "$plan_mode" --chain-jobs 10 --run-dir "$w/run"
+  --ckpt-seconds 2 --mode "$plan_mode" --chain-jobs 30 --run-dir "$w/run"
 if [[ $mode == no-progress ]]; then
   rm -rf "$w/run/ckpt" && echo "not a directory" > "$w/run/ckpt"   # root ignores permissions; a file does not
 fi

@@ -84,6 +84,11 @@ TEST(SlurmGuards, ChunkEndDecisions) {
   EXPECT_EQ(d.reason, "failure");
   EXPECT_NE(d.message.find("failed with exit code 1"), std::string::npos);
   EXPECT_NE(decide_chunk_end(s, 137, 150).message.find("killed by signal 9"), std::string::npos);
+  // Death by a forwarded stop signal (USR2 = 12, TERM = 15) counts as a stop only with a newer checkpoint.
+  EXPECT_EQ(decide_chunk_end(s, 128 + 12, 150).action, "continue");
+  EXPECT_EQ(decide_chunk_end(s, 128 + 15, 150).action, "continue");
+  EXPECT_EQ(decide_chunk_end(s, 128 + 12, 100).reason, "failure");
+  EXPECT_EQ(decide_chunk_end(s, 128 + 11, 150).reason, "failure");
   auto events = submitted_with_one_chunk(100);
   events.push_back(ev("cancel", 30));
   EXPECT_EQ(decide_chunk_end(summarize(events), 3, 150).reason, "cancelled");
