@@ -195,6 +195,10 @@ std::string format_plan_table(const PlanInputs& in, const std::vector<Candidate>
     for (const auto& s : infeasible) out += "    " + s + "\n";
   }
   if (best < 0) out += "  no feasible shape: relax --partition/--gpus/--walltime or check the stage's batch sizes\n";
+  if (best >= 0 && cs[best].chunk_useful_s < 60)
+    out += "  note: only " + std::to_string(cs[best].chunk_useful_s) +
+           " s of training per job: slurmctld checks signals every 30 s, so USR2 can arrive before the trainer has "
+           "started (it then dies, and the run stops); prefer a longer --walltime\n";
   return out;
 }
 

@@ -1,21 +1,21 @@
-# A run that needs >= 3 time-limited jobs (1-minute limit, USR2 48 s before it) in MODE requeue or chain, with
+# A run that needs >= 3 time-limited jobs (2-minute limit, USR2 48 s before it) in MODE requeue or chain, with
 # the stand-in trainer: it completes, the journal lists every chunk with contiguous steps, each chunk but the
 # last ended with exit 3 and a newer checkpoint, and the final checkpoint digest equals an uninterrupted run.
 source "$(dirname "$0")/lib.sh"
 mode=${1:?requeue|chain}
 w=$(workdir "chunks-$mode")
-steps=250
+steps=800
 stage_ini "$w/stage.ini" $steps
 
 note "plan ($mode)"
-"$SDN_BIN" plan --stage "$w/stage.ini" --cluster local --it-per-s 5 --walltime 1 --partition gpu-shared --gpus 2 \
+"$SDN_BIN" plan --stage "$w/stage.ini" --cluster local --it-per-s 5 --walltime 2 --partition gpu-shared --gpus 2 \
   --ckpt-seconds 1 --mode "$mode" --chain-jobs 8 --run-dir "$w/run" \
   --train-command "env FAKE_SDN=$SDN_BIN FAKE_STEP_TIME=0.2 bash $FAKE"
 grep -q -- "--signal=B:USR2@48" "$w/run/jobs/run.sbatch" || fail "unexpected signal grace"
 
 note "submit and follow"
 "$SDN_BIN" submit "$w/run"
-follow "$w/run" 360 || fail "run did not complete (see $w/run/status.log and $w/run/logs)"
+follow "$w/run" 720 || fail "run did not complete (see $w/run/status.log and $w/run/logs)"
 
 note "journal"
 cat "$w/run/journal.jsonl" | grep -E '"event":"(submit|chunk_start|chunk_end|run_end)"'

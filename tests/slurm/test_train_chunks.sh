@@ -1,15 +1,15 @@
 # The issue's scenarios with the REAL trainer (enable: cmake -DSDN_SLURM_TRAINER_TESTS=ON; label slurm):
-#   requeue | chain: a 2-rank semantic run (drn_d_22, synthetic vKITTI) with 1-minute jobs needs >= 3 chunks,
+#   requeue | chain: a 2-rank semantic run (drn_d_22, synthetic vKITTI) with 2-minute jobs needs >= 3 chunks,
 #                    completes, the journal lists every chunk, and the final weights equal (digest) those of an
 #                    uninterrupted `sdn train` of the same steps;
 #   no-progress:     the checkpoint directory is replaced by a file so no save can land; the first chunk stops
 #                    the run (no requeue loop) and `sdn status` says why.
-# Sizes: SDN_TRAIN_STEPS (default 24) and the tiny synthetic set below keep it to a few minutes on 2 cores;
+# Sizes: SDN_TRAIN_STEPS (default 60) and the tiny synthetic set below keep it to a few minutes on 2 cores;
 # raise the steps if a chunk finishes the run before the third job.
 source "$(dirname "$0")/lib.sh"
 mode=${1:?requeue|chain|no-progress}
 w=$(workdir "train-$mode")
-steps=${SDN_TRAIN_STEPS:-24}
+steps=${SDN_TRAIN_STEPS:-60}
 
 note "synthetic data"
 "$SDN_BIN" synth --layout vkitti1 --out "$w/vkitti" --worlds 0001 --variations clone --frames 8 --width 96 --height 32
@@ -40,7 +40,7 @@ INI
 
 note "plan and submit ($mode)"
 plan_mode=$([[ $mode == chain ]] && echo chain || echo requeue)
-"$SDN_BIN" plan --stage "$w/stage.ini" --cluster local --it-per-s 0.4 --walltime 1 --partition gpu-shared --gpus 2 --max-chunks 40 \
+"$SDN_BIN" plan --stage "$w/stage.ini" --cluster local --it-per-s 0.4 --walltime 2 --partition gpu-shared --gpus 2 --max-chunks 40 \
   --ckpt-seconds 2 --mode "$plan_mode" --chain-jobs 30 --run-dir "$w/run"
 if [[ $mode == no-progress ]]; then
   rm -rf "$w/run/ckpt" && echo "not a directory" > "$w/run/ckpt"   # root ignores permissions; a file does not
@@ -57,7 +57,7 @@ if [[ $mode == no-progress ]]; then
   exit 0
 fi
 
-follow "$w/run" 800 || fail "run did not complete (see $w/run/status.log and $w/run/logs)"
+follow "$w/run" 1400 || fail "run did not complete (see $w/run/status.log and $w/run/logs)"
 chunks=$(journal_count "$w/run" chunk_start)
 (( chunks >= 3 )) || fail "only $chunks chunk(s); raise SDN_TRAIN_STEPS"
 no_jobs_left "$w/run"
