@@ -8,8 +8,8 @@ steps=800
 stage_ini "$w/stage.ini" $steps
 
 note "plan ($mode)"
-"$SDN_BIN" plan --stage "$w/stage.ini" --cluster local --it-per-s 5 --walltime 2 --partition gpu-shared --gpus 2 \
-  --ckpt-seconds 1 --mode "$mode" --chain-jobs 8 --run-dir "$w/run" \
+"$SDN_BIN" plan --stage "$w/stage.ini" --cluster local --it-per-s 2.5 --walltime 2 --partition gpu-shared --gpus 2 \
+  --ckpt-seconds 1 --mode "$mode" --chain-jobs 10 --max-chunks 20 --run-dir "$w/run" \
   --train-command "env FAKE_SDN=$SDN_BIN FAKE_STEP_TIME=0.2 bash $FAKE"
 grep -q -- "--signal=B:USR2@48" "$w/run/jobs/run.sbatch" || fail "unexpected signal grace"
 
