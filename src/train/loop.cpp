@@ -301,6 +301,7 @@ RunResult Trainer::run() {
         e["step"] = done;
         e["total_steps"] = total;
         e["images_per_s"] = ips;
+        e["world_size"] = world;  // the planner divides by it to get per-GPU throughput
         e["loss"] = loss;
         e["lr"] = lr;
         e["job_id"] = env_.job_id;
