@@ -1,6 +1,11 @@
 // `sdn train`: MPI session -> config -> run directory, lock and logs -> stage -> Trainer (train/loop.hpp).
+#include <pthread.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
+
+#include <csignal>
+#include <cstring>
+#include <thread>
 
 #include "ckpt/run_lock.hpp"
 #include "cli/commands.hpp"
@@ -14,6 +19,31 @@
 #include "train/stop.hpp"
 
 namespace sdn::cli {
+namespace {
+
+sigset_t g_stop_set;  // the configured stop signals (for the fork handler below)
+
+// Delivers the stop signals to one idle thread only. They are blocked here, before MPI, the loader, the
+// reducer or OpenMP start a thread (threads inherit the mask), and one catcher thread unblocks them and sleeps,
+// so the flag-setting handler (train/stop.hpp) never interrupts a thread that computes. Why: a handler that
+// interrupts vectorised code must be harmless, but on some virtual machines the AVX register state does not
+// survive it (observed here: heap corruption inside oneDNN/ATen kernels of the same LibTorch, also from Python,
+// gone with SSE-only kernels); and no other thread ever sees EINTR. Children (the MPI singleton's daemon, squeue)
+// get the signals unblocked again.
+void route_stop_signals_to_one_thread(const std::vector<std::string>& names) {
+  sigemptyset(&g_stop_set);
+  for (const auto& n : names)
+    if (int sig = train::signal_number(n)) sigaddset(&g_stop_set, sig);
+  if (int rc = pthread_sigmask(SIG_BLOCK, &g_stop_set, nullptr); rc != 0)
+    throw Error("cannot block the stop signals: " + std::string(std::strerror(rc)));
+  pthread_atfork(nullptr, nullptr, [] { pthread_sigmask(SIG_UNBLOCK, &g_stop_set, nullptr); });
+  std::thread([] {
+    pthread_sigmask(SIG_UNBLOCK, &g_stop_set, nullptr);
+    for (;;) ::pause();  // returns after each handled signal
+  }).detach();
+}
+
+}  // namespace
 
 int run_train(const Args& args) {
   auto parsed = parse_train_config(args);  // before MPI: --help and config errors need no launcher
@@ -24,7 +54,10 @@ int run_train(const Args& args) {
   const train::TrainConfig& cfg = parsed.config;
   // First thing after parsing: a USR2/TERM that arrives during MPI start-up or data loading must set the
   // flag, not kill the process with the default action.
-  train::SignalFlag early_signals(cfg.stop.signals);
+  // Never destroyed (no handler restored): a signal during the teardown after the stop checkpoint (MPI
+  // finalisation) must not turn exit code 3 into a death by signal.
+  new train::SignalFlag(cfg.stop.signals);  // NOLINT: deliberately lives until the process exits
+  route_stop_signals_to_one_thread(cfg.stop.signals);
   dist::MpiSession mpi;
   dist::Communicator comm;
   return run_collectively(comm, [&] {

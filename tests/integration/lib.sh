@@ -176,11 +176,13 @@ steps_logged() {
   echo "${n:-0}"
 }
 
-# step_ms LOG: mean milliseconds between the trainer's progress lines in LOG (this machine's step time now,
-# checkpoints included), at least 200.
+# step_ms LOG: the shortest time in milliseconds between two of the trainer's progress lines in LOG (at least
+# 100): how long a step takes on this machine at best. Random moments are drawn within a few of these, so a
+# machine that gets faster during a test cannot carry a trial past the end of training.
 step_ms() {
-  awk -F'[][]' '/\] step [0-9]+\//{ split($2, a, /[ :]/); t = a[2] * 3600 + a[3] * 60 + a[4]; if (n++) s += t - p; p = t }
-    END { v = n > 1 ? 1000 * s / (n - 1) : 1000; printf "%d", v < 200 ? 200 : v }' "$1"
+  awk -F'[][]' '/\] step [0-9]+\//{ split($2, a, /[ :]/); t = a[2] * 3600 + a[3] * 60 + a[4]
+      if (n++ && (m == "" || t - p < m)) m = t - p; p = t }
+    END { v = m == "" ? 1000 : 1000 * m; printf "%d", v < 100 ? 100 : v }' "$1"
 }
 
 # rand_ms LO HI: a random duration in seconds (for sleep), from LO to HI milliseconds.

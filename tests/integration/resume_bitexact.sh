@@ -1,33 +1,34 @@
 #!/bin/bash
-# Issue 4 §4, bit-exact resume: one process, one thread. A run interrupted into 4 segments (SIGUSR2 at a random
-# moment, a step limit, SIGUSR2 again, then the rest) must end with the same weights (`sdn ckpt digest`) and a
-# byte-identical RUN/logs/metrics.tsv as the same run uninterrupted.
+# Issue 4 §4, bit-exact resume: one process, one thread. A run interrupted into 5 segments (SIGUSR2 at a random
+# moment twice, a step limit, SIGUSR2 again, then the rest) must end with the same weights (`sdn ckpt digest`)
+# and a byte-identical RUN/logs/metrics.tsv as the same run uninterrupted.
 source "$(dirname "$0")/lib.sh"
-STEPS=10
+STEPS=12
 COMMON=(--train.iterations_per_epoch $STEPS --ckpt.every_steps 4)
 make_data
 
 note "uninterrupted reference run ($STEPS steps)"
 train "$T/ref.log" "$T/ref" "${COMMON[@]}" || fail "reference run failed (exit $?)" "$T/ref.log"
 REF=$(digest "$(ckpt_file "$T/ref" $STEPS)")
-STEP_MS=$(step_ms "$T/ref.log")  # the signal's window: about one step
+STEP_MS=$(step_ms "$T/ref.log")  # the signal's window: one step
 echo "reference digest $REF, ${STEP_MS} ms per step"
 
 RUN=$T/seg
 done_step=0
 segments=()
-# signal_segment N: start, wait for the first step of this segment, then SIGUSR2 at a random moment within the
-# next step or so (it may land in the forward/backward pass, the loader wait or the metrics all-reduce).
+# signal_segment N: SIGUSR2 at a random moment: during start-up (the checkpoint read, the loader's first
+# batch) or the first step, or within the step after it (forward/backward, the loader wait, the metrics
+# all-reduce, a periodic save).
 signal_segment() {
-  local log=$T/seg$1.log
+  local log=$T/seg$1.log j=$((RANDOM % 2)) delay
   start_train "$log" "$RUN" "${COMMON[@]}"
-  wait_until 300 "(( \$(steps_logged $log) >= 1 ))" || fail "segment $1 never finished a step" "$log"
-  local delay
+  wait_until 300 "(( \$(steps_logged $log) >= $j )) && grep -q '\\] training semantic' $log || ! kill -0 $TRAIN_PID 2>/dev/null" ||
+    fail "segment $1 never started" "$log"
   delay=$(rand_ms 0 "$STEP_MS")
   sleep "$delay"
   kill -USR2 "$TRAIN_PID" 2>/dev/null || true
   wait_rc "$TRAIN_PID"
-  expect_rc "segment $1 (SIGUSR2 ${delay}s after its first step)" "$RC" 3 "$log"
+  expect_rc "segment $1 (SIGUSR2 ${delay}s after step $j of this start)" "$RC" 3 "$log"
   check_segment "$1" "$log" signal
 }
 # check_segment N LOG REASON: resumed where the previous segment stopped; stopped with a checkpoint.
@@ -45,17 +46,18 @@ check_segment() {
   pass "segment $n: steps ${segments[-1]}"
 }
 
-note "interrupted run: SIGUSR2, step limit, SIGUSR2, rest"
+note "interrupted run: SIGUSR2, SIGUSR2, step limit, SIGUSR2, rest"
 signal_segment 1
+signal_segment 2
 rc=0
-train "$T/seg2.log" "$RUN" "${COMMON[@]}" --stop.max_steps_this_run 2 || rc=$?
-expect_rc "segment 2 (--stop.max_steps_this_run 2)" $rc 3 "$T/seg2.log"
-check_segment 2 "$T/seg2.log" step_limit
-signal_segment 3
+train "$T/seg3.log" "$RUN" "${COMMON[@]}" --stop.max_steps_this_run 2 || rc=$?
+expect_rc "segment 3 (--stop.max_steps_this_run 2)" $rc 3 "$T/seg3.log"
+check_segment 3 "$T/seg3.log" step_limit
+signal_segment 4
 rc=0
-train "$T/seg4.log" "$RUN" "${COMMON[@]}" || rc=$?
-expect_rc "last segment" $rc 0 "$T/seg4.log"
-expect_resumed "$T/seg4.log" $done_step
+train "$T/seg5.log" "$RUN" "${COMMON[@]}" || rc=$?
+expect_rc "last segment" $rc 0 "$T/seg5.log"
+expect_resumed "$T/seg5.log" $done_step
 segments+=("$done_step->$STEPS (complete)")
 echo "segments: ${segments[*]}"
 
