@@ -14,7 +14,8 @@ note "uninterrupted reference run ($STEPS steps)"
 train "$T/ref.log" "$T/ref" "${COMMON[@]}" || fail "reference run failed (exit $?)" "$T/ref.log"
 REF=$(digest "$(ckpt_file "$T/ref" $STEPS)")
 STEP_MS=$(step_ms "$T/ref.log")
-echo "reference digest $REF, ${STEP_MS} ms per step"
+SAVE_MS=$(sed -n 's/.*\] checkpoint .* (\([0-9.]*\) s)$/\1/p' "$T/ref.log" | sort -g | tail -n 1 | awk '{ printf "%d", 1000 * $1 + 1 }')
+echo "reference digest $REF, ${STEP_MS} ms per step, ${SAVE_MS} ms per checkpoint"
 
 RUN=$T/run
 expected=none  # the checkpoint the next start must resume from
@@ -46,7 +47,7 @@ random_kill() {
   local base=${expected/none/0} j delay
   j=$((RANDOM % 3))
   ((base + j + 4 < STEPS)) || j=0  # never let a trial reach the end of training
-  delay=$(rand_ms 0 $((2 * STEP_MS)))  # up to two steps: a step, a save, or the start-up
+  delay=$(rand_ms 0 $((2 * STEP_MS + SAVE_MS)))  # up to two steps and a save (or the start-up)
   start_train "$LOG" "$RUN" "${COMMON[@]}"
   wait_until 300 "(( \$(steps_logged $LOG) >= $j )) || ! kill -0 $TRAIN_PID 2>/dev/null" || fail "trial $n: no step $j" "$LOG"
   sleep "$delay"

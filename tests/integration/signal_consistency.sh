@@ -1,11 +1,12 @@
 #!/bin/bash
 # Issue 4 §5, one consistent stop: SIGUSR2 or SIGTERM sent to ONE rank of a 2-rank run, at random moments over
-# 5 trials: during start-up (checkpoint read, loader start, first batch), during a step (mostly forward and
-# backward) and during a save. Every time both ranks must exit 3 together, the journal's train_end event must
+# 6 trials: during start-up (checkpoint read, loader start, first batch), during a step (mostly forward and
+# backward), during a save, and a storm (the signal every 5 ms until the rank exits: it lands everywhere,
+# including the teardown after the stop checkpoint). Every time both ranks must exit 3 together, the journal's train_end event must
 # name the step of exactly one new checkpoint (which verifies), the next start must resume from it, and the run
 # must finally end with the uninterrupted 2-rank run's weights and metrics.
 source "$(dirname "$0")/lib.sh"
-STEPS=12
+STEPS=16
 EVERY=2
 COMMON=(--train.iterations_per_epoch $STEPS --train.global_batch 4 --train.per_rank_batch 2 --ckpt.every_steps $EVERY
         --ckpt.keep_last 3)
@@ -23,7 +24,7 @@ expected=none
 n=0
 journal_lines() { [[ -f $RUN/journal.jsonl ]] && wc -l < "$RUN/journal.jsonl" || echo 0; }
 
-# trial MOMENT SIGNAL: one 2-rank start, SIGNAL to one random rank at MOMENT (startup|step|save).
+# trial MOMENT SIGNAL: one 2-rank start, SIGNAL to one random rank at MOMENT (startup|step|save|storm).
 trial() {
   local moment=$1 sig=$2 rank=$((RANDOM % 2)) j0 pid delay="" what
   n=$((n + 1)); LOG=$T/trial$n.log
@@ -33,7 +34,7 @@ trial() {
   case $moment in
     startup)  # both ranks are past MPI start-up once rank 0 logs this; the resume and the first batch follow
       wait_until 300 "grep -q '\\] training semantic' '$LOG' || ! kill -0 $TRAIN_PID 2>/dev/null" || fail "trial $n: no start" "$LOG"
-      delay=$(rand_ms 0 1000)
+      delay=$(rand_ms 0 "$STEP_MS")
       what="${delay}s after start-up" ;;
     step)
       local j=$((RANDOM % 2))
@@ -49,9 +50,18 @@ trial() {
       done
       delay=0
       what="during the save of $(basename "$(compgen -G "$RUN/ckpt/*.h5.tmp.*" | head -n 1)")" ;;
+    storm)
+      wait_until 300 "grep -q '\\] training semantic' '$LOG' || ! kill -0 $TRAIN_PID 2>/dev/null" || fail "trial $n: no start" "$LOG"
+      delay=0
+      what="every 5 ms from start-up until it exited" ;;
   esac
   sleep "$delay"
   kill -s "$sig" "$pid" 2>/dev/null || fail "trial $n: rank $rank (pid $pid) was gone before the signal" "$LOG"
+  if [[ $moment == storm ]]; then
+    local storms=1
+    while kill -s "$sig" "$pid" 2>/dev/null; do storms=$((storms + 1)); sleep 0.005; done
+    what="$storms times, $what"
+  fi
   wait_rc "$TRAIN_PID"
   local r0 r1
   r0=$(cat "$LOG.d/rc.0" 2>/dev/null || echo none)
@@ -79,12 +89,13 @@ trial() {
   expected=$s
 }
 
-note "5 trials"
+note "6 trials"
 trial startup USR2
 trial step TERM
 trial save USR2
 trial step USR2
 trial startup TERM
+trial storm USR2
 
 note "final start, no signal"
 rc=0; train_mpi "$T/final.log" "$RUN" "${COMMON[@]}" || rc=$?
