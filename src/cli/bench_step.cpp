@@ -24,6 +24,7 @@
 #include "dist/abort.hpp"
 #include "dist/collectives.hpp"
 #include "dist/mpi_check.hpp"
+#include "dist/mpi_reducer.hpp"
 #include "dist/mpi_session.hpp"
 #include "dist/reducer_factory.hpp"
 #include "train/semantic_stage.hpp"
@@ -47,6 +48,7 @@ struct BenchStepConfig {
   bool ranks_compare = false;
   int ranks = 2;
   std::string mpirun = "mpirun";
+  std::string mpi_progress = "auto";  // the MPI reducer's progress mode (auto: a thread when MPI allows)
   bool rank_worker = false;  // internal: one side of --ranks-compare, run under mpirun
 };
 
@@ -75,6 +77,8 @@ opt::Schema<BenchStepConfig> schema() {
            [](C& c) -> auto& { return c.ranks_compare; })
       .add("ranks", "rank count compared with 1 rank", [](C& c) -> auto& { return c.ranks; }, opt::Range{2, 64})
       .add("mpirun", "MPI launcher for --ranks-compare", [](C& c) -> auto& { return c.mpirun; })
+      .add("mpi-progress", "MPI gradient reducer progress with --ranks-compare (auto = thread when MPI allows)",
+           [](C& c) -> auto& { return c.mpi_progress; }, opt::Choices{"auto", "nonblocking", "thread"})
       .add("rank-worker", "(internal) one side of --ranks-compare", [](C& c) -> auto& { return c.rank_worker; });
   return s;
 }
@@ -194,7 +198,9 @@ int rank_worker(const BenchStepConfig& c) {
     for (auto& [name, module] : step.stage().modules()) dist::broadcast_from_root(comm, dist::state_tensors(*module));
     std::vector<dist::NamedTensor> params;
     for (auto& [n, t] : step.stage().phases()[0].params) params.push_back({n, t});
-    auto reducer = dist::make_reducer(std::move(params), dist::ReducerOptions{}, comm);
+    dist::ReducerOptions ro;
+    ro.mpi_progress = dist::parse_mpi_progress(c.mpi_progress);
+    auto reducer = dist::make_reducer(std::move(params), ro, comm);
     std::vector<double> times;
     for (int i = 0; i < c.warmup + c.steps * c.rounds; ++i) {
       SDN_MPI_CHECK(MPI_Barrier(comm.comm()));
@@ -233,7 +239,7 @@ int compare_ranks(const BenchStepConfig& c, const Args& args) {
         {"arch", c.arch}, {"batch", std::to_string(c.batch)}, {"height", std::to_string(c.height)},
         {"width", std::to_string(c.width)}, {"threads", std::to_string(std::max(1, c.threads / ranks))},
         {"steps", std::to_string(c.steps)}, {"rounds", std::to_string(c.rounds)},
-        {"warmup", std::to_string(c.warmup)}, {"seed", std::to_string(c.seed)}};
+        {"warmup", std::to_string(c.warmup)}, {"seed", std::to_string(c.seed)}, {"mpi-progress", c.mpi_progress}};
     for (const auto& [k, v] : opts) argv.push_back("--" + k), argv.push_back(v);
     auto r = bench::run_timed(argv);
     std::string result;  // rank 0's JSON line (the last line that starts with '{')

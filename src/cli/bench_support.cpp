@@ -76,17 +76,48 @@ std::string command_line(const std::string& prefix, const Args& args) {
 
 Child::Child(const std::vector<std::string>& argv, const ChildOptions& o) : program_(argv.at(0)) {
   ::signal(SIGPIPE, SIG_IGN);  // a dead child must surface as EPIPE on write, not kill the benchmark
-  int in_pipe[2] = {-1, -1}, out_pipe[2] = {-1, -1}, exec_pipe[2];
-  if ((o.pipe_stdin && ::pipe2(in_pipe, O_CLOEXEC) != 0) || (o.pipe_stdout && ::pipe2(out_pipe, O_CLOEXEC) != 0) ||
-      ::pipe2(exec_pipe, O_CLOEXEC) != 0)
-    throw Error("cannot create pipes to run " + program_ + ": " + errno_text());
+  int in_pipe[2] = {-1, -1}, out_pipe[2] = {-1, -1}, exec_pipe[2] = {-1, -1};
+  // Everything the child needs is built before fork: a child of a multi-threaded parent should only exec.
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  std::vector<std::string> env_text;
+  for (char** e = environ; *e != nullptr; ++e) {
+    const std::string entry = *e, key = entry.substr(0, entry.find('='));
+    bool drop = false;
+    for (const auto& k : o.unset_env) drop |= k == key;
+    for (const auto& kv : o.set_env) drop |= kv.first == key;
+    if (!drop) env_text.push_back(entry);
+  }
+  for (const auto& [k, v] : o.set_env) env_text.push_back(k + "=" + v);
+  std::vector<char*> envp;
+  for (auto& e : env_text) envp.push_back(e.data());
+  envp.push_back(nullptr);
+
+  const int in_rc = o.pipe_stdin ? ::pipe2(in_pipe, O_CLOEXEC) : 0;
+  const int out_rc = o.pipe_stdout ? ::pipe2(out_pipe, O_CLOEXEC) : 0;
+  if (in_rc != 0 || out_rc != 0 || ::pipe2(exec_pipe, O_CLOEXEC) != 0) {
+    const std::string why = errno_text();
+    for (int* fd : {&in_pipe[0], &in_pipe[1], &out_pipe[0], &out_pipe[1]}) close_fd(*fd);
+    throw Error("cannot create pipes to run " + program_ + ": " + why);
+  }
   int log_fd = -1;
+  auto close_all = [&] {
+    for (int* fd : {&in_pipe[0], &in_pipe[1], &out_pipe[0], &out_pipe[1], &exec_pipe[0], &exec_pipe[1], &log_fd})
+      close_fd(*fd);
+  };
   if (!o.log_file.empty()) {
     log_fd = ::open(o.log_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (log_fd < 0) throw Error("cannot create " + o.log_file + ": " + errno_text());
+    if (log_fd < 0) {
+      close_all();
+      throw Error("cannot create " + o.log_file + ": " + errno_text());
+    }
   }
   pid_ = ::fork();
-  if (pid_ < 0) throw Error("cannot fork to run " + program_ + ": " + errno_text());
+  if (pid_ < 0) {
+    close_all();
+    throw Error("cannot fork to run " + program_ + ": " + errno_text());
+  }
   if (pid_ == 0) {
     if (o.pipe_stdin) ::dup2(in_pipe[0], 0);
     if (o.pipe_stdout) ::dup2(out_pipe[1], 1);
@@ -95,12 +126,7 @@ Child::Child(const std::vector<std::string>& argv, const ChildOptions& o) : prog
       if (!o.pipe_stdout) ::dup2(log_fd, 1);
       ::dup2(log_fd, 2);
     }
-    for (const auto& [k, v] : o.set_env) ::setenv(k.c_str(), v.c_str(), 1);
-    for (const auto& k : o.unset_env) ::unsetenv(k.c_str());
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    ::execvp(args[0], args.data());
+    ::execvpe(args[0], args.data(), envp.data());
     int e = errno;  // tell the parent why exec failed through the close-on-exec pipe
     (void)!::write(exec_pipe[1], &e, sizeof e);
     ::_exit(127);
@@ -116,6 +142,8 @@ Child::Child(const std::vector<std::string>& argv, const ChildOptions& o) : prog
   close_fd(exec_pipe[0]);
   if (exec_failed) {
     wait();
+    close_fd(stdin_fd_);
+    close_fd(stdout_fd_);
     throw Error("cannot run '" + program_ + "': " + std::strerror(exec_errno), "check the path (or PATH)");
   }
 }
