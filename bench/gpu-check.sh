@@ -9,7 +9,7 @@
 #      launcher starts;
 #   3. configures build-gpu/ with -DSDN_WITH_CUDA=ON -DSDN_WITH_NCCL=ON, CMAKE_PREFIX_PATH = torch's
 #      cmake_prefix_path + the private prefix, and explicit MPI/HDF5 locations (their wrappers, mpicxx and h5cc,
-#      carry /usr paths and cannot be used from the prefix); builds sdn and the tests;
+#      carry /usr paths and cannot be used from the prefix); builds sdn and the gpu-labelled test;
 #   4. runs `ctest -L gpu` (the NCCL reducer test, 1 rank on the GPU);
 #   5. runs `sdn bench step --device cuda` for drn_d_22 and resnet50dilated8_ppm_deepsup: the C++ training
 #      step vs the same model in this python3's torch on the same GPU.
@@ -38,7 +38,7 @@
 #   --no-bench   skip step 5
 # Environment: OUT (output folder), PYTHON (default python3), DEBS (default .debs), JOBS (default nproc),
 #   CUDA_HOME (toolkit root when nvcc is not on PATH), SDN_BUILD_DIR (default build-gpu),
-#   BENCH_ROUNDS (default 3), BENCH_STEPS (default 5).
+#   BENCH_ROUNDS (default 3), BENCH_STEPS (default 5), BUILD_TARGETS (default "sdn test_dist_nccl").
 set -euo pipefail
 
 DEB_PACKAGES=(
@@ -204,7 +204,9 @@ logged configure cmake "${cmake_args[@]}"
 grep -q "SDN_WITH_NCCL:BOOL=ON" "$BUILD/CMakeCache.txt" || fail "the cache does not have SDN_WITH_NCCL=ON"
 step="build"
 # Only what the GPU checks run: the whole test suite is CPU-only and runs in CI.
-logged build cmake --build "$BUILD" -j "$JOBS" --target sdn test_dist_nccl
+# Only what the GPU checks run (sdn and the gpu-labelled tests): a full build with every test takes far longer.
+read -r -a targets <<<"${BUILD_TARGETS:-sdn test_dist_nccl}"
+logged build cmake --build "$BUILD" -j "$JOBS" --target "${targets[@]}" --target sdn test_dist_nccl
 sdn=$BUILD/src/cli/sdn
 [ -x "$sdn" ] || fail "$sdn was not built (see $OUT/build.log)"
 say "build: $BUILD (torch $torch_version, CUDA, NCCL) ok"
