@@ -21,6 +21,7 @@ const Bench kBenches[] = {
     {"reduce", "gradient all-reduce: bucketed reducer vs one MPI_Allreduce vs per tensor (run under mpirun -np 2)", bench_reduce},
     {"step", "train step per image: C++ trainer step vs Python PyTorch (--ranks-compare: 1 vs 2 ranks)", bench_step},
     {"ckpt", "checkpoint save/load MB/s vs dd vs torch.save/load; stop latency; checkpoint overhead", bench_ckpt},
+    {"chain", "chained run (time-limited jobs) wall time vs uninterrupted; steps lost per chunk", bench_chain},
 };
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include "cli/run_setup.hpp"
 #include "core/error.hpp"
 #include "core/exit_codes.hpp"
+#include "core/journal.hpp"
 #include "dist/collectives.hpp"
 #include "slurm/scheduler.hpp"
 #include "train/loop.hpp"
@@ -46,6 +47,7 @@ void route_stop_signals_to_one_thread(const std::vector<std::string>& names) {
 }  // namespace
 
 int run_train(const Args& args) {
+  const double process_start = journal::now_seconds();
   auto parsed = parse_train_config(args);  // before MPI: --help and config errors need no launcher
   if (parsed.help) {
     std::fputs(parsed.usage.c_str(), stdout);
@@ -60,6 +62,14 @@ int run_train(const Args& args) {
   route_stop_signals_to_one_thread(cfg.stop.signals);
   dist::MpiSession mpi;
   dist::Communicator comm;
+  // The job script's chunk-end reads this to say why the chunk failed (`sdn status`).
+  auto journal_failure = [&](const std::string& message) {
+    auto e = journal::make(journal::kind::kTrainEnd);
+    e["reason"] = "error";
+    e["message"] = message;
+    e["rank"] = comm.rank();
+    journal::append(journal::path_in(cfg.run_dir), e);
+  };
   return run_collectively(comm, [&] {
     if (comm.rank() == 0) write_run_ini(cfg);
     init_run_logging(cfg, "train");
@@ -72,6 +82,7 @@ int run_train(const Args& args) {
     train::TrainEnv env;
     env.code_version = SDN_VERSION;
     env.deadline = job_deadline(cfg, env.job_id);
+    env.process_start = process_start;
 
     std::unique_ptr<ckpt::RunLock> lock;
     if (comm.rank() == 0) {
@@ -99,7 +110,7 @@ int run_train(const Args& args) {
                    cfg.train.per_rank_batch, cfg.train.global_batch / (comm.size() * cfg.train.per_rank_batch));
     train::Trainer trainer(cfg, stage, comm, env);
     return trainer.run().exit_code;
-  });
+  }, journal_failure);
 }
 
 }  // namespace sdn::cli

@@ -129,13 +129,23 @@ std::int64_t load_trained_stage(const InferenceConfig& ic, train::TrainConfig& c
   return c.meta.step;
 }
 
-int run_collectively(const dist::Communicator& comm, const std::function<int()>& body) {
+int run_collectively(const dist::Communicator& comm, const std::function<int()>& body,
+                     const std::function<void(const std::string&)>& record_failure) {
+  auto record = [&](const std::exception& e) {
+    if (!record_failure) return;
+    try {
+      record_failure(e.what());
+    } catch (const std::exception&) {
+    }
+  };
   try {
     return body();
   } catch (const UsageError& e) {
+    record(e);
     if (comm.size() == 1) throw;
     dist::abort_job(e.what(), kExitUsage);
   } catch (const std::exception& e) {
+    record(e);
     if (comm.size() == 1) throw;
     dist::abort_job(e.what(), kExitFailure);
   }

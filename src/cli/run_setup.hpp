@@ -51,6 +51,9 @@ std::int64_t load_trained_stage(const InferenceConfig& ic, train::TrainConfig& c
 
 // Runs `body`; an exception on any rank of a multi-rank job ends every rank (MPI_Abort) with its message,
 // instead of leaving the others waiting in a collective. Single-process failures propagate normally.
-int run_collectively(const dist::Communicator& comm, const std::function<int()>& body);
+// `record_failure` (optional) gets the message first, e.g. to journal it for the job script; its own failure is
+// ignored (the run directory may be what failed).
+int run_collectively(const dist::Communicator& comm, const std::function<int()>& body,
+                     const std::function<void(const std::string&)>& record_failure = {});
 
 }  // namespace sdn::cli

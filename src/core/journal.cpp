@@ -10,12 +10,13 @@
 #include "core/fs.hpp"
 
 namespace sdn::journal {
-namespace {
 
 double now_seconds() {
   using namespace std::chrono;
   return duration_cast<duration<double>>(system_clock::now().time_since_epoch()).count();
 }
+
+namespace {
 
 // True if the file exists, is non-empty and its last byte is not '\n' (a writer died mid-line).
 bool ends_torn(const std::string& path) {

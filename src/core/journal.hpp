@@ -17,7 +17,8 @@ using Event = nlohmann::json;
 namespace kind {
 inline constexpr const char* kProgress = "progress";        // trainer: step, total_steps, images_per_s, loss
 inline constexpr const char* kCheckpoint = "checkpoint";    // trainer: step, seconds (time the save took)
-inline constexpr const char* kTrainEnd = "train_end";       // trainer: reason complete|signal|deadline|error, step
+inline constexpr const char* kTrainEnd = "train_end";       // trainer: reason complete|signal|deadline|error, step,
+                                                            // wall_seconds (training, all chunks), process_seconds
 inline constexpr const char* kPlan = "plan";                // sdn plan: the chosen shape
 inline constexpr const char* kSubmit = "submit";            // sdn submit: mode, job_ids
 inline constexpr const char* kChunkStart = "chunk_start";   // job script: job_id, restart, node, step
@@ -28,6 +29,9 @@ inline constexpr const char* kCancel = "cancel";            // sdn cancel: job_i
 
 // RUN/journal.jsonl
 std::string path_in(const std::string& run_dir);
+
+// Seconds since the epoch, fractional: the clock of every "time" field.
+double now_seconds();
 
 // {"event": kind, "time": <now, seconds since the epoch, fractional>}; callers add their fields.
 Event make(const std::string& event_kind);

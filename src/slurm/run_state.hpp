@@ -49,6 +49,11 @@ struct RunState {
   std::string end_message;
   double end_time = 0;
   std::string last_train_end;            // reason of the trainer's last train_end event
+  std::int64_t train_end_step = -1;      // ... its step,
+  double train_end_wall_seconds = 0;     // training wall time over all chunks (0: not recorded)
+  double train_end_process_seconds = 0;  // that process's life until then, start-up included (0: not recorded)
+  std::string last_error;                // message of the trainer's last train_end "error" ...
+  double last_error_time = 0;            // ... and when it was recorded
 };
 
 RunState summarize(const std::vector<journal::Event>& events);

@@ -335,6 +335,8 @@ RunResult Trainer::run() {
     e["reason"] = result.reason;
     e["step"] = result.step;
     e["total_steps"] = total;
+    e["wall_seconds"] = wall();
+    if (env_.process_start > 0) e["process_seconds"] = journal::now_seconds() - env_.process_start;
     journal::append(journal, e);
     spdlog::info("training {} at step {}/{} ({})", result.exit_code == kExitOk ? "complete" : "stopped", result.step, total,
                  result.reason);

@@ -25,6 +25,7 @@ struct TrainEnv {
   std::string code_version;
   std::string job_id;     // Slurm job id or ""
   double deadline = 0;    // UNIX seconds when the job ends (0: none)
+  double process_start = 0;  // UNIX seconds when the process started (start-up cost in train_end; 0: unknown)
 };
 
 struct RunResult {

@@ -14,7 +14,7 @@ workdir() {
   rm -rf "$d" && mkdir -p "$d" && echo "$d"
 }
 
-# stage_ini FILE STEPS: a stage config with the trainer's keys that `sdn plan` (and the stand-in) read.
+# stage_ini FILE STEPS: a stage config with the trainer's keys that `sdn plan` and the stand-in read.
 stage_ini() {
   printf 'stage = semantic\n[train]\nepochs = 1\niterations_per_epoch = %d\nglobal_batch = 2\nper_rank_batch = 1\n' "$2" > "$1"
 }

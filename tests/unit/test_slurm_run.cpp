@@ -7,6 +7,7 @@
 
 #include "core/error.hpp"
 #include "core/journal.hpp"
+#include "slurm/chain_report.hpp"
 #include "slurm/run_dir.hpp"
 #include "slurm/run_state.hpp"
 #include "slurm/scheduler.hpp"
@@ -83,6 +84,13 @@ TEST(SlurmGuards, ChunkEndDecisions) {
   d = decide_chunk_end(s, 1, 150);
   EXPECT_EQ(d.reason, "failure");
   EXPECT_NE(d.message.find("failed with exit code 1"), std::string::npos);
+  // The trainer's journaled error of this chunk is quoted (first line); one of an earlier chunk is not.
+  auto failed = submitted_with_one_chunk(100);
+  failed.push_back(ev("train_end", 25, {{"reason", "error"}, {"message", "cannot create RUN/ckpt\n  hint: ..."}}));
+  d = decide_chunk_end(summarize(failed), 1, 100);
+  EXPECT_NE(d.message.find("failed with exit code 1: cannot create RUN/ckpt;"), std::string::npos) << d.message;
+  failed[2]["time"] = 5;
+  EXPECT_EQ(decide_chunk_end(summarize(failed), 1, 100).message.find("cannot create"), std::string::npos);
   EXPECT_NE(decide_chunk_end(s, 137, 150).message.find("killed by signal 9"), std::string::npos);
   // Death by a forwarded stop signal (USR2 = 12, TERM = 15) counts as a stop only with a newer checkpoint.
   EXPECT_EQ(decide_chunk_end(s, 128 + 12, 150).action, "continue");
@@ -190,4 +198,41 @@ TEST(SlurmStatus, ShowsPhaseChunksEtaAndWhyItStopped) {
   EXPECT_EQ(svg.rfind("<svg", 0), 0u);
   EXPECT_NE(svg.find("<polyline"), std::string::npos);
   EXPECT_NE(render_timeline_svg(in.state, 60).find("job 7"), std::string::npos);
+}
+
+TEST(SlurmChainReport, ComparesChunksWithTheUninterruptedRun) {
+  // Two chunks of one requeued job: 0 -> 50 in 40 s, 50 -> 100 in 45 s; the second one reported step 100 only.
+  std::vector<journal::Event> chained = {
+      ev("submit", 0, {{"mode", "requeue"}, {"job_ids", {"7"}}}),
+      ev("chunk_start", 10, {{"job_id", "7"}, {"step", 0}}),
+      ev("progress", 30, {{"step", 52}, {"total_steps", 100}}),  // two steps past the stop checkpoint: lost
+      ev("chunk_end", 50, {{"exit_code", 3}, {"step", 50}, {"action", "continue"}}),
+      ev("chunk_start", 200, {{"job_id", "7"}, {"restart", 1}, {"step", 50}}),
+      ev("progress", 240, {{"step", 100}, {"total_steps", 100}}),
+      ev("chunk_end", 245, {{"exit_code", 0}, {"step", 100}, {"action", "done"}}),
+      ev("run_end", 245, {{"reason", "complete"}})};
+  std::vector<journal::Event> reference = {
+      ev("train_end", 80, {{"reason", "complete"}, {"step", 100}, {"wall_seconds", 60.0}, {"process_seconds", 68.0}})};
+  auto r = chain_report(summarize(chained), summarize(reference), "run", "ref");
+  ASSERT_EQ(r.chunks.size(), 2u);
+  EXPECT_DOUBLE_EQ(r.chained_s, 85);
+  EXPECT_DOUBLE_EQ(r.span_s, 235);
+  EXPECT_DOUBLE_EQ(r.ratio, 85.0 / 68.0);
+  EXPECT_EQ(r.chunks[0].steps_lost, 2);
+  EXPECT_EQ(r.chunks[1].steps_lost, 0);
+  EXPECT_EQ(r.steps_lost, 2);
+  EXPECT_DOUBLE_EQ(r.chunks[0].overhead_s, 40 - 50 * 0.6);
+  EXPECT_DOUBLE_EQ(r.overhead_per_chunk_s, ((40 - 30) + (45 - 30)) / 2.0);
+  EXPECT_NE(format_chain_report(r).find("ratio 1.250"), std::string::npos) << format_chain_report(r);
+
+  // Refusals: an unfinished chunked run, a reference of other length, a reference without timings.
+  auto unfinished = chained;
+  unfinished.pop_back();
+  EXPECT_THROW(chain_report(summarize(unfinished), summarize(reference), "run", "ref"), sdn::Error);
+  auto other = reference;
+  other[0]["step"] = 90;
+  EXPECT_THROW(chain_report(summarize(chained), summarize(other), "run", "ref"), sdn::Error);
+  auto untimed = reference;
+  untimed[0].erase("process_seconds");
+  EXPECT_THROW(chain_report(summarize(chained), summarize(untimed), "run", "ref"), sdn::Error);
 }

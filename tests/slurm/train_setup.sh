@@ -1,0 +1,56 @@
+# Fixture of the real-trainer Slurm scenarios (test_train_chunks.sh): a tiny synthetic vKITTI, its shards, a
+# 2-rank semantic stage (drn_d_22) sized from a probe on THIS machine so that its work takes ~180 s, and one
+# uninterrupted `sdn train` of it (the reference the chunked runs must match bit for bit).
+# Why 180 s: a 2-minute job gets USR2 ~50 s before its limit, and Slurm may deliver it up to 30 s late
+# (periodic check), so one chunk trains at most ~85 s: two chunks can never finish 180 s of work.
+# Output: $SDN_TEST_WORK/train-common/{stage.ini,shards,ref}. Override the sizing with SDN_TRAIN_STEPS.
+source "$(dirname "$0")/lib.sh"
+w=$(workdir train-common)
+
+note "synthetic data"
+"$SDN_BIN" synth --layout vkitti1 --out "$w/vkitti" --worlds 0001 --variations clone --frames 8 --width 96 --height 32
+"$SDN_BIN" pack --src "$w/vkitti" --out "$w/shards" --split all
+write_stage() {  # write_stage FILE STEPS
+  cat > "$1" <<INI
+stage = semantic
+[data]
+shards = $w/shards
+split = all
+eval_split = all
+[model]
+arch = drn_d_22
+num_classes = 14
+[augment]
+short_sides = 32
+max_long_side = 96
+[train]
+epochs = 1
+iterations_per_epoch = $2
+global_batch = 2
+per_rank_batch = 1
+threads = 1
+log_every = 2
+eval_every = 0
+[ckpt]
+every_steps = 0
+INI
+}
+
+note "probe: steps/s of 2 ranks here"
+write_stage "$w/probe.ini" 12
+mpirun --allow-run-as-root --oversubscribe -np 2 "$SDN_BIN" train --config "$w/probe.ini" --run-dir "$w/probe" \
+  --log-level warn > "$w/probe.log" 2>&1 || fail "probe run failed (see $w/probe.log)"
+steps=${SDN_TRAIN_STEPS:-$(/usr/bin/python3 - "$w/probe/journal.jsonl" <<'PY'
+import json, math, sys
+ips = [e["images_per_s"] for e in map(json.loads, open(sys.argv[1])) if e["event"] == "progress"][1:]  # skip warm-up
+print(max(60, math.ceil(180 * sorted(ips)[len(ips) // 2] / 2)))  # 180 s at the median rate, 2 images per step
+PY
+)}
+echo "$steps steps"
+write_stage "$w/stage.ini" "$steps"
+
+note "uninterrupted reference (2 ranks, $steps steps)"
+mpirun --allow-run-as-root --oversubscribe -np 2 "$SDN_BIN" train --config "$w/stage.ini" --run-dir "$w/ref" \
+  > "$w/ref.log" 2>&1 || fail "reference run failed (see $w/ref.log)"
+grep -q '"event":"train_end","reason":"complete"\|"reason":"complete"' "$w/ref/journal.jsonl" || fail "reference did not complete"
+echo PASS
