@@ -49,7 +49,7 @@ std::string format_scaling(const Scaling& s) {
 }
 
 std::int64_t signal_grace_s(double ckpt_seconds, double step_seconds) {
-  return static_cast<std::int64_t>(std::ceil(2.0 * ckpt_seconds + step_seconds)) + 30 + 15;
+  return static_cast<std::int64_t>(std::ceil(2.0 * ckpt_seconds + step_seconds)) + 15;
 }
 
 int max_chunks_for(int planned_chunks) { return planned_chunks + std::max(2, planned_chunks / 2); }
@@ -102,10 +102,11 @@ Candidate evaluate_shape(const ClusterProfile& cluster, const PlanInputs& in, co
   c.images_per_s = shape.gpus * in.images_per_s_per_gpu * in.scaling.at(shape.gpus);
   c.steps_per_s = c.images_per_s / in.work.global_batch;
   c.grace_s = signal_grace_s(in.ckpt_seconds, 1.0 / c.steps_per_s);
-  c.chunk_useful_s = shape.walltime_s - cluster.startup_s - c.grace_s;
+  c.chunk_useful_s = shape.walltime_s - cluster.startup_s - c.grace_s - kSignalEarlyS;
   if (c.chunk_useful_s <= 0)
     return reject("time limit " + parse::format_walltime(shape.walltime_s) + " leaves no training time after start-up (" +
-                  std::to_string(cluster.startup_s) + " s) and the signal grace (" + std::to_string(c.grace_s) + " s)");
+                  std::to_string(cluster.startup_s) + " s) and the stop signal (" + std::to_string(c.grace_s) + " s grace, up to " +
+                  std::to_string(kSignalEarlyS) + " s early)");
   c.compute_s = static_cast<std::int64_t>(std::ceil(static_cast<double>(in.work.total_steps) / c.steps_per_s));
   c.chunks = static_cast<int>((c.compute_s + c.chunk_useful_s - 1) / c.chunk_useful_s);
   const auto save_s = static_cast<std::int64_t>(std::ceil(in.ckpt_seconds));
@@ -197,8 +198,8 @@ std::string format_plan_table(const PlanInputs& in, const std::vector<Candidate>
   if (best < 0) out += "  no feasible shape: relax --partition/--gpus/--walltime or check the stage's batch sizes\n";
   if (best >= 0 && cs[best].chunk_useful_s < 60)
     out += "  note: only " + std::to_string(cs[best].chunk_useful_s) +
-           " s of training per job: slurmctld checks signals every 30 s, so USR2 can arrive before the trainer has "
-           "started (it then dies, and the run stops); prefer a longer --walltime\n";
+           " s of training per job: USR2 comes up to 30-60 s early, possibly before the trainer's first step (the chunk "
+           "then makes no progress and the guard stops the run); prefer a longer --walltime\n";
   return out;
 }
 

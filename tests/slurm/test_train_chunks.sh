@@ -15,9 +15,9 @@ w=$(workdir "train-$mode")
 note "plan and submit ($mode)"
 plan_mode=$([[ $mode == chain ]] && echo chain || echo requeue)
 "$SDN_BIN" plan --stage "$common/stage.ini" --cluster local --throughput "$common/ref/journal.jsonl" --walltime 2 \
-  --partition gpu-shared --gpus 2 --max-chunks 12 --ckpt-seconds 2 --mode "$plan_mode" --chain-jobs 8 --run-dir "$w/run"
+  --partition gpu-shared --gpus 2 --max-chunks 12 --ckpt-seconds 10 --mode "$plan_mode" --chain-jobs 8 --run-dir "$w/run"
 grace=$(sed -n 's/^#SBATCH --signal=B:USR2@//p' "$w/run/jobs/run.sbatch")
-(( grace >= 45 && grace <= 55 )) || fail "signal grace ${grace:-?} s: train_setup.sh sizes the stage for ~50 s"
+(( grace >= 35 && grace <= 40 )) || fail "signal grace ${grace:-?} s: train_setup.sh sizes the stage for ~36 s"
 if [[ $mode == no-progress ]]; then
   rm -rf "$w/run/ckpt" && echo "not a directory" > "$w/run/ckpt"   # root ignores permissions; a file does not
 fi

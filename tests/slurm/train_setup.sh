@@ -1,8 +1,8 @@
 # Fixture of the real-trainer Slurm scenarios (test_train_chunks.sh): a tiny synthetic vKITTI, its shards, a
 # 2-rank semantic stage (drn_d_22) sized from a probe on THIS machine so that its work takes ~180 s, and one
 # uninterrupted `sdn train` of it (the reference the chunked runs must match bit for bit).
-# Why 180 s: a 2-minute job gets USR2 ~50 s before its limit, and Slurm may deliver it up to 30 s late
-# (periodic check), so one chunk trains at most ~85 s: two chunks can never finish 180 s of work.
+# Why 180 s: planned with --ckpt-seconds 10, a 2-minute job gets USR2 at least 36 s before its limit (Slurm
+# delivers it early, never late), so one chunk trains at most ~80 s: two chunks can never finish 180 s of work.
 # Output: $SDN_TEST_WORK/train-common/{stage.ini,shards,ref}. Override the sizing with SDN_TRAIN_STEPS.
 source "$(dirname "$0")/lib.sh"
 w=$(workdir train-common)

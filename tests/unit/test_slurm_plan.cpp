@@ -152,9 +152,9 @@ TEST(SlurmPlan, ScalingInterpolatesInLog2AndClamps) {
   EXPECT_EQ(parse_scaling("2:1,2:0.9", s), "GPU count 2 given twice");
 }
 
-TEST(SlurmPlan, GraceCoversTwoSavesOneStepAndLateSignals) {
-  EXPECT_EQ(signal_grace_s(10, 0.5), 21 + 45);
-  EXPECT_EQ(signal_grace_s(0, 0), 45);
+TEST(SlurmPlan, GraceCoversTwoSavesOneStepAndTheJobScript) {
+  EXPECT_EQ(signal_grace_s(10, 0.5), 21 + 15);
+  EXPECT_EQ(signal_grace_s(0, 0), 15);
   EXPECT_EQ(max_chunks_for(1), 3);
   EXPECT_EQ(max_chunks_for(10), 15);
 }
@@ -182,8 +182,8 @@ TEST(SlurmPlan, EvaluateMatchesHandArithmetic) {
   EXPECT_EQ(c.accumulation, 2);                 // 4 / (2 GPUs x 1)
   EXPECT_DOUBLE_EQ(c.images_per_s, 3.0);        // 2 GPUs x 2.0 x 0.75
   EXPECT_DOUBLE_EQ(c.steps_per_s, 0.75);        // 3.0 / global batch 4
-  EXPECT_EQ(c.grace_s, 20 + 2 + 45);            // ceil(2 x 10 + 1/0.75) + 45
-  EXPECT_EQ(c.chunk_useful_s, 3600 - 60 - 67);  // 3473
+  EXPECT_EQ(c.grace_s, 20 + 2 + 15);            // ceil(2 x 10 + 1/0.75) + 15
+  EXPECT_EQ(c.chunk_useful_s, 3600 - 60 - 37 - 30);  // start-up, grace, the signal's early delivery
   EXPECT_EQ(c.compute_s, 4800);                 // 3600 steps / 0.75
   EXPECT_EQ(c.chunks, 2);
   EXPECT_EQ(c.elapsed_s, 4800 + 2 * (60 + 10) + 1 * (100 + 600));
