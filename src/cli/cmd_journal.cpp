@@ -22,6 +22,7 @@ struct JournalConfig {
   std::string job_id;
   int restart = 0;
   std::string node;
+  int ranks = 0;
   int max_chunks = 0;
   int exit_code = -1;
   std::string reason;
@@ -45,6 +46,8 @@ opt::Schema<JournalConfig> journal_schema() {
       .add("restart", "restart count ($SLURM_RESTART_COUNT, 0 if unset)", [](JournalConfig& c) -> auto& { return c.restart; },
            opt::Range{0, 1e9})
       .add("node", "host the chunk runs on", [](JournalConfig& c) -> auto& { return c.node; })
+      .add("ranks", "chunk-start: trainer ranks ($SLURM_NTASKS; reshaping chains change it)",
+           [](JournalConfig& c) -> auto& { return c.ranks; }, opt::Range{0, 1e9})
       .add("max-chunks", "chunk-start: loop guard", [](JournalConfig& c) -> auto& { return c.max_chunks; }, opt::Range{0, 1e9})
       .add("exit-code", "chunk-end: the trainer's exit status", [](JournalConfig& c) -> auto& { return c.exit_code; },
            opt::Range{-1, 1e9})
@@ -115,6 +118,7 @@ int run_journal(const Args& args) {
       e["job_id"] = c.job_id;
       e["restart"] = c.restart;
       e["node"] = c.node;
+      if (c.ranks > 0) e["ranks"] = c.ranks;
       e["step"] = step;
       e["chunk"] = state.chunks_since_submit + 1;
       journal::append(path, e);

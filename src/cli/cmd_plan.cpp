@@ -29,6 +29,7 @@ using namespace sdn::slurm;
 
 struct PlanConfig {
   std::string stage;
+  std::string name;
   std::string cluster = "local";
   std::string run_dir;
   std::string mode = "requeue";
@@ -45,6 +46,8 @@ struct PlanConfig {
   bool galyleo = false;
   bool dry_run = false;
   bool force = false;
+  bool reshape = false;
+  std::int64_t done_steps = 0;
   int max_chunks = 0;
   int chain_jobs = 0;
   std::int64_t steps = 0;
@@ -60,6 +63,8 @@ opt::Schema<PlanConfig> plan_schema() {
                                     "the run directory (run.ini, jobs/, ckpt/, logs/, journal.jsonl) for the best one.");
   s.add("stage", "stage config INI = the trainer config (reads [train] epochs, iterations_per_epoch, global_batch, per_rank_batch)",
         [](PlanConfig& c) -> auto& { return c.stage; })
+      .add("name", "run name in job names and `sdn status` (default: the stage file's name without .ini)",
+           [](PlanConfig& c) -> auto& { return c.name; })
       .add("cluster", "cluster profile: a name in configs/clusters/ or a path", [](PlanConfig& c) -> auto& { return c.cluster; })
       .add("run-dir", "run directory to create (absolute paths are written into the job script)",
            [](PlanConfig& c) -> auto& { return c.run_dir; })
@@ -89,6 +94,11 @@ opt::Schema<PlanConfig> plan_schema() {
            [](PlanConfig& c) -> auto& { return c.max_chunks; }, opt::Range{0, 100000})
       .add("chain-jobs", "chain mode: jobs queued at once (0: planned chunks + 1, at most max-chunks)",
            [](PlanConfig& c) -> auto& { return c.chain_jobs; }, opt::Range{0, 1000})
+      .add("reshape", "chain mode: queue one job at a time; each job that continues re-plans the rest (--probe) and "
+           "queues its successor in the shape that finishes first (elastic resume changes the GPU count)",
+           [](PlanConfig& c) -> auto& { return c.reshape; })
+      .add("done-steps", "steps already trained: plan only the rest (what reshaping jobs pass)",
+           [](PlanConfig& c) -> auto& { return c.done_steps; }, opt::Range{0, 1e15})
       .add("steps", "override the stage's total steps", [](PlanConfig& c) -> auto& { return c.steps; }, opt::Range{0, 1e15})
       .add("global-batch", "override the stage's global batch", [](PlanConfig& c) -> auto& { return c.global_batch; },
            opt::Range{0, 1e9})
@@ -109,6 +119,9 @@ std::vector<std::string> validate(const PlanConfig& c) {
   if (sources != 1) e.push_back("give exactly one throughput: --it-per-s, --images-per-s or --throughput FILE");
   Scaling s;
   if (auto err = parse_scaling(c.scaling, s); !err.empty()) e.push_back("scaling: " + err);
+  if (c.reshape && c.mode != "chain") e.push_back("reshape: needs --mode chain (a requeued job keeps its shape)");
+  for (const auto* v : {&c.train_command, &c.sdn_command})
+    if (v->find('\n') != std::string::npos) e.push_back("train-command/sdn-command: one line only");
   std::int64_t w = 0;
   if (!c.walltime.empty())
     if (auto err = parse::parse_duration(c.walltime, w); !err.empty() || w < 60)
@@ -147,6 +160,32 @@ void probe(const ClusterProfile& cluster, const PlanInputs& in, std::vector<Cand
   }
 }
 
+// The options a reshaping chain's jobs re-plan with (`sdn submit --after`, one per line in RUN/jobs/replan.args):
+// this plan's, with the throughput as the measured numbers and the profile as an absolute path, so a re-plan
+// hours later does not depend on files that may have changed or on the working directory.
+std::vector<std::string> replan_args(const PlanConfig& cfg, const ClusterProfile& cluster, const PlanInputs& in,
+                                     int max_chunks) {
+  std::vector<std::string> a = {"--name", in.work.stage, "--cluster", absolute_path(cluster.origin), "--mode", "chain",
+                                "--reshape", "--images-per-s", parse::format_value(in.images_per_s_per_gpu), "--ckpt-seconds",
+                                parse::format_value(in.ckpt_seconds), "--scaling", cfg.scaling, "--max-chunks",
+                                std::to_string(max_chunks)};
+  auto add = [&](const char* key, const std::string& value) {
+    if (!value.empty()) a.insert(a.end(), {key, value});
+  };
+  std::vector<std::string> gpus;
+  for (int g : cfg.gpus) gpus.push_back(std::to_string(g));
+  add("--partition", parse::join(cfg.partitions, ","));
+  add("--gpus", parse::join(gpus, ","));
+  add("--walltime", cfg.walltime);
+  add("--account", cluster.account);
+  add("--train-command", cfg.train_command);
+  add("--sdn-command", cfg.sdn_command);
+  if (cfg.steps > 0) add("--steps", std::to_string(cfg.steps));
+  if (cfg.global_batch > 0) add("--global-batch", std::to_string(cfg.global_batch));
+  if (cfg.batch_per_rank > 0) add("--batch-per-rank", std::to_string(cfg.batch_per_rank));
+  return a;
+}
+
 void write_run_dir(const PlanConfig& cfg, const std::string& run_dir, const std::string& stage_text, const JobSpec& job,
                    const RunPlan& plan, const std::string& table, const std::string& galyleo_cmd) {
   const std::string run_ini = run_dir + "/run.ini";
@@ -183,6 +222,7 @@ int run_plan(const Args& args) {
   ClusterProfile cluster = load_cluster_profile(cfg.cluster);
   if (!cfg.account.empty()) cluster.account = cfg.account;
   StageWork given;
+  given.stage = cfg.name;
   given.total_steps = cfg.steps;
   given.global_batch = cfg.global_batch;
   given.per_gpu_batch = cfg.batch_per_rank;
@@ -195,6 +235,7 @@ int run_plan(const Args& args) {
   in.now = static_cast<std::int64_t>(std::time(nullptr));
   in.partitions = cfg.partitions;
   in.gpu_counts = cfg.gpus;
+  in.done_steps = cfg.done_steps;
   if (!cfg.walltime.empty()) parse::parse_duration(cfg.walltime, in.walltime_s);
   std::string source;
   if (!cfg.throughput.empty()) {
@@ -231,12 +272,14 @@ int run_plan(const Args& args) {
   plan.grace_s = c.grace_s;
   plan.chunks = c.chunks;
   plan.max_chunks = cfg.max_chunks > 0 ? cfg.max_chunks : max_chunks_for(c.chunks);
-  plan.chain_jobs = cfg.chain_jobs > 0 ? cfg.chain_jobs : std::min(c.chunks + 1, plan.max_chunks);
+  plan.chain_jobs = cfg.reshape ? 1 : cfg.chain_jobs > 0 ? cfg.chain_jobs : std::min(c.chunks + 1, plan.max_chunks);
+  plan.reshape = cfg.reshape;
   plan.total_steps = work.total_steps;
   plan.images_per_s = c.images_per_s;
   plan.planned_at = in.now;
   JobChoices choices;
   choices.mode = cfg.mode;
+  choices.reshape = cfg.reshape;
   choices.run_dir = run_dir;
   choices.job_name = plan.job_name;
   choices.max_chunks = plan.max_chunks;
@@ -259,11 +302,13 @@ int run_plan(const Args& args) {
     galyleo_cmd = render_galyleo(g);
     std::printf("\nnotebook on %s with the suite's modules:\n  %s\n", c.shape.partition.c_str(), galyleo_cmd.c_str());
   }
-  std::printf("\nchosen: %s x %d GPUs, %s per job, %d chunk(s), mode %s, loop guard %d chunks\n",
+  std::printf("\nchosen: %s x %d GPUs, %s per job, %d chunk(s), mode %s%s, loop guard %d chunks\n",
               c.shape.partition.c_str(), c.shape.gpus, parse::format_walltime(c.shape.walltime_s).c_str(), c.chunks,
-              cfg.mode.c_str(), plan.max_chunks);
+              cfg.mode.c_str(), cfg.reshape ? " (reshaping)" : "", plan.max_chunks);
   if (cfg.dry_run) return kExitOk;
   write_run_dir(cfg, run_dir, stage_text, job, plan, table, galyleo_cmd);
+  if (cfg.reshape)
+    fs::write_atomic(run_dir + "/jobs/replan.args", parse::join(replan_args(cfg, cluster, in, plan.max_chunks), "\n") + "\n");
   std::printf("run directory %s written (run.ini, %s, jobs/plan.ini)\n  submit: sdn submit %s\n  follow: sdn status %s\n",
               run_dir.c_str(), plan.script.c_str(), run_dir.c_str(), run_dir.c_str());
   return kExitOk;

@@ -1,6 +1,7 @@
 // `sdn submit|status|cancel RUN_DIR` and `sdn journal ...` (the job scripts' bookkeeping, so that formatting
 // and the loop guards live in C++): wiring between the run directory, the journal and Slurm's commands.
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
@@ -13,6 +14,7 @@
 #include "core/fs.hpp"
 #include "core/journal.hpp"
 #include "core/options.hpp"
+#include "core/parse.hpp"
 #include "slurm/run_dir.hpp"
 #include "slurm/run_state.hpp"
 #include "slurm/scheduler.hpp"
@@ -28,12 +30,16 @@ struct RunConfig {
   bool plot = false;
   bool follow = false;
   double interval = 10;
+  std::string after;
 };
 
 opt::Schema<RunConfig> run_schema(const std::string& name, const std::string& summary) {
   opt::Schema<RunConfig> s(name, summary);
   s.add("run-dir", "the run directory written by `sdn plan`", [](RunConfig& c) -> auto& { return c.run_dir; })
       .positional("run-dir");
+  if (name == "submit")
+    s.add("after", "reshaping chains (what their jobs run): re-plan the rest of the run with --probe and queue the "
+                   "next job after this job id", [](RunConfig& c) -> auto& { return c.after; });
   if (name == "status")
     s.add("plot", "write RUN/plots/loss.svg and RUN/plots/timeline.svg", [](RunConfig& c) -> auto& { return c.plot; })
         .add("follow", "redraw until the run completes or stops (exit 0 only if complete)",
@@ -63,6 +69,48 @@ RunState load_state(const std::string& run_dir) {
   return summarize(read.events);
 }
 
+// The successor must see its own job's SLURM_* variables, not this job's: srun in the next job would read any
+// it does not set again (a GPU binding of this shape, say). SLURM_CONF names the cluster and stays.
+void forget_this_jobs_slurm_environment() {
+  std::vector<std::string> names;
+  for (char** e = environ; *e != nullptr; ++e) {
+    const std::string kv(*e);
+    const std::string name = kv.substr(0, kv.find('='));
+    if (name.rfind("SLURM_", 0) == 0 && name != "SLURM_CONF") names.push_back(name);
+  }
+  for (const auto& n : names) ::unsetenv(n.c_str());
+}
+
+// A reshaping chain's job that continues: re-plan what is left (the shape that finishes first now, as the
+// scheduler answers), rewrite the job script, and queue it after `after`. The successor is journaled as part of
+// the same submission, so it shares the chunk budget.
+int submit_successor(const std::string& run_dir, const RunPlan& plan, const std::string& after) {
+  if (!plan.reshape)
+    throw UsageError(run_dir + " was not planned with --reshape; --after is for reshaping chains",
+                     "plan it with `sdn plan --mode chain --reshape ...`");
+  const std::string args_file = run_dir + "/jobs/replan.args";
+  Args replan = parse::split(fs::read_file(args_file), '\n');
+  const std::int64_t done = latest_checkpoint_step(run_dir);
+  forget_this_jobs_slurm_environment();
+  for (const std::string& a : {std::string("--stage"), run_dir + "/run.ini", std::string("--run-dir"), run_dir,
+                               std::string("--probe"), std::string("--done-steps"), std::to_string(done)})
+    replan.push_back(a);
+  std::printf("re-planning the rest of %s from step %lld (options from %s)\n", run_dir.c_str(),
+              static_cast<long long>(done), args_file.c_str());
+  if (int rc = run_plan(replan); rc != kExitOk) return rc;
+  const RunPlan next = load_run_plan(run_dir);
+  const std::string id = sbatch_submit(run_dir + "/" + next.script, {"--dependency=afterany:" + after});
+  auto e = journal::make(journal::kind::kSubmit);
+  e["mode"] = next.mode;
+  e["job_ids"] = {id};
+  e["after"] = after;
+  e["partition"] = next.partition;
+  e["gpus"] = next.gpus;
+  journal::append(journal::path_in(run_dir), e);
+  std::printf("queued job %s (%s x %d GPUs) after job %s\n", id.c_str(), next.partition.c_str(), next.gpus, after.c_str());
+  return kExitOk;
+}
+
 }  // namespace
 
 int run_submit(const Args& args) {
@@ -76,6 +124,7 @@ int run_submit(const Args& args) {
     std::printf("run %s is already complete; nothing to submit\n", cfg.run_dir.c_str());
     return kExitOk;
   }
+  if (!cfg.after.empty()) return submit_successor(cfg.run_dir, plan, cfg.after);
   auto live = squeue_by_name(plan.job_name);
   if (!live.empty()) {
     std::vector<std::string> ids;

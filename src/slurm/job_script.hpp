@@ -14,6 +14,7 @@ struct JobSpec {
   std::string job_name;           // unique per run: chain mode cancels leftover jobs by this name
   std::string run_dir;            // absolute path; letters, digits and ._+-/ only (it appears in #SBATCH lines)
   std::string mode = "requeue";   // requeue | chain
+  bool reshape = false;           // chain: a continuing job re-plans the rest (--probe) and queues its successor
   std::string account;            // empty: no --account (local cluster)
   std::string partition;
   int nodes = 1;

@@ -107,7 +107,8 @@ Candidate evaluate_shape(const ClusterProfile& cluster, const PlanInputs& in, co
     return reject("time limit " + parse::format_walltime(shape.walltime_s) + " leaves no training time after start-up (" +
                   std::to_string(cluster.startup_s) + " s) and the stop signal (" + std::to_string(c.grace_s) + " s grace, up to " +
                   std::to_string(kSignalEarlyS) + " s early)");
-  c.compute_s = static_cast<std::int64_t>(std::ceil(static_cast<double>(in.work.total_steps) / c.steps_per_s));
+  const auto left = std::max<std::int64_t>(0, in.work.total_steps - in.done_steps);
+  c.compute_s = static_cast<std::int64_t>(std::ceil(static_cast<double>(left) / c.steps_per_s));
   c.chunks = static_cast<int>((c.compute_s + c.chunk_useful_s - 1) / c.chunk_useful_s);
   const auto save_s = static_cast<std::int64_t>(std::ceil(in.ckpt_seconds));
   // Every chunk pays start-up and one save; every chunk after the first waits for the requeue and the queue.

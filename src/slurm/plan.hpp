@@ -39,6 +39,7 @@ struct PlanInputs {
   std::vector<std::string> partitions;  // restrict to these (empty: all)
   std::vector<int> gpu_counts;          // restrict to these (empty: all the partition allows)
   std::int64_t walltime_s = 0;          // job time limit (0: each partition's maximum)
+  std::int64_t done_steps = 0;          // already trained (re-planning the rest of a running chain)
 };
 
 struct Candidate {

@@ -31,6 +31,7 @@ std::string render_plan_ini(const RunPlan& p) {
   kv("chunks", std::to_string(p.chunks));
   kv("max_chunks", std::to_string(p.max_chunks));
   kv("chain_jobs", std::to_string(p.chain_jobs));
+  kv("reshape", p.reshape ? "true" : "false");
   kv("total_steps", std::to_string(p.total_steps));
   kv("images_per_s", parse::format_value(p.images_per_s));
   kv("planned_at", std::to_string(p.planned_at));
@@ -54,6 +55,7 @@ RunPlan parse_plan_ini(IniDoc doc) {
   doc.read("plan.chunks", p.chunks);
   doc.read("plan.max_chunks", p.max_chunks);
   doc.read("plan.chain_jobs", p.chain_jobs);
+  doc.read("plan.reshape", p.reshape);
   doc.read("plan.total_steps", p.total_steps);
   doc.read("plan.images_per_s", p.images_per_s);
   doc.read("plan.planned_at", p.planned_at);

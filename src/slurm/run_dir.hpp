@@ -24,6 +24,7 @@ struct RunPlan {
   int chunks = 1;                     // planned
   int max_chunks = 3;                 // loop guard
   int chain_jobs = 1;                 // jobs queued at once in chain mode
+  bool reshape = false;               // chain mode: each job re-plans the rest and queues its successor
   std::int64_t total_steps = 0;
   double images_per_s = 0;            // planned throughput of the shape
   std::int64_t planned_at = 0;

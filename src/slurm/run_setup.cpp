@@ -12,6 +12,7 @@ JobSpec make_job_spec(const ClusterProfile& cl, const Candidate& c, const JobCho
   j.job_name = ch.job_name;
   j.run_dir = ch.run_dir;
   j.mode = ch.mode;
+  j.reshape = ch.reshape;
   j.account = cl.account;
   j.partition = c.shape.partition;
   j.nodes = c.shape.nodes;

@@ -13,6 +13,7 @@ namespace sdn::slurm {
 
 struct JobChoices {
   std::string mode = "requeue";
+  bool reshape = false;
   std::string run_dir;        // absolute
   std::string job_name;
   int max_chunks = 3;

@@ -19,7 +19,11 @@ RunState summarize(const std::vector<journal::Event>& events) {
   for (const auto& e : events) {
     const std::string kind = string_or(e, "event", "");
     const double t = number_or(e, "time", 0);
-    if (kind == journal::kind::kSubmit) {
+    if (kind == journal::kind::kSubmit && e.contains("after")) {
+      // A reshaping chain's successor, queued by a running job: same submission, same chunk budget.
+      if (auto it = e.find("job_ids"); it != e.end() && it->is_array())
+        for (const auto& id : *it) s.job_ids.push_back(id.is_string() ? id.get<std::string>() : id.dump());
+    } else if (kind == journal::kind::kSubmit) {
       s.submit_time = t;
       s.mode = string_or(e, "mode", "");
       s.job_ids.clear();
@@ -37,6 +41,7 @@ RunState summarize(const std::vector<journal::Event>& events) {
       c.job_id = string_or(e, "job_id", "");
       c.restart = static_cast<int>(int_or(e, "restart", 0));
       c.node = string_or(e, "node", "");
+      c.ranks = static_cast<int>(int_or(e, "ranks", 0));
       c.start = t;
       c.step_start = int_or(e, "step", 0);
       s.chunks.push_back(c);

@@ -15,6 +15,7 @@ struct ChunkRecord {
   std::string job_id;
   int restart = 0;
   std::string node;
+  int ranks = 0;                   // 0: not recorded
   double start = 0;
   double end = 0;                  // 0: no chunk_end recorded (yet, or the job was killed)
   std::int64_t step_start = 0;     // newest checkpoint step when the chunk started

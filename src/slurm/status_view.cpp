@@ -71,8 +71,8 @@ std::string render_status(const StatusInputs& in) {
   const auto& p = in.plan;
   std::string o;
   o += "run " + in.run_dir + "\n";
-  o += "  stage " + p.stage + " on " + p.cluster + ", mode " + p.mode + ", " + p.partition + " x " +
-       std::to_string(p.gpus) + " GPUs, " + parse::format_walltime(p.walltime_s) + " per job, USR2 " +
+  o += "  stage " + p.stage + " on " + p.cluster + ", mode " + p.mode + (p.reshape ? " (reshaping; current shape)" : "") +
+       ", " + p.partition + " x " + std::to_string(p.gpus) + " GPUs, " + parse::format_walltime(p.walltime_s) + " per job, USR2 " +
        std::to_string(p.grace_s) + " s before the limit\n";
   const std::int64_t total = s.total_steps > 0 ? s.total_steps : p.total_steps;
   const std::int64_t step = std::max(in.latest_step, s.progress.empty() ? 0 : s.progress.back().step);
@@ -112,8 +112,8 @@ std::string render_status(const StatusInputs& in) {
     o += "  chunks (" + std::to_string(s.chunks_since_submit) + " of at most " + std::to_string(p.max_chunks) +
          " since the last submit, " + std::to_string(p.chunks) + " planned):\n";
     char line[256];
-    std::snprintf(line, sizeof line, "    %3s %-10s %7s %-10s %-14s %-14s %19s %5s  %s\n", "#", "job", "restart", "node",
-                  "start", "end", "steps", "exit", "result");
+    std::snprintf(line, sizeof line, "    %3s %-10s %7s %-10s %5s %-14s %-14s %19s %5s  %s\n", "#", "job", "restart", "node",
+                  "ranks", "start", "end", "steps", "exit", "result");
     o += line;
     for (std::size_t i = 0; i < s.chunks.size(); ++i) {
       const auto& c = s.chunks[i];
@@ -121,8 +121,8 @@ std::string render_status(const StatusInputs& in) {
       const bool last = i + 1 == s.chunks.size();
       std::string steps = std::to_string(c.step_start) + " -> " + (c.step_end >= 0 ? std::to_string(c.step_end) : "?");
       std::string result = open ? (last && phase == "running" ? "running" : "no end recorded") : c.action + " (" + c.reason + ")";
-      std::snprintf(line, sizeof line, "    %3zu %-10s %7d %-10s %-14s %-14s %19s %5s  %s\n", i + 1, c.job_id.c_str(),
-                    c.restart, c.node.c_str(), clock_text(c.start).c_str(), open ? "-" : clock_text(c.end).c_str(),
+      std::snprintf(line, sizeof line, "    %3zu %-10s %7d %-10s %5s %-14s %-14s %19s %5s  %s\n", i + 1, c.job_id.c_str(),
+                    c.restart, c.node.c_str(), c.ranks > 0 ? std::to_string(c.ranks).c_str() : "-", clock_text(c.start).c_str(), open ? "-" : clock_text(c.end).c_str(),
                     steps.c_str(), open ? "-" : std::to_string(c.exit_code).c_str(), result.c_str());
       o += line;
     }

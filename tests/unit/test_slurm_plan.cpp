@@ -190,6 +190,12 @@ TEST(SlurmPlan, EvaluateMatchesHandArithmetic) {
   EXPECT_DOUBLE_EQ(c.billed_gpu_hours, 2 * (4800 + 2 * 70) / 3600.0);
   EXPECT_DOUBLE_EQ(c.service_units, c.billed_gpu_hours * 0.5);
   EXPECT_EQ(c.finish_time, in.now + 600 + c.elapsed_s);
+  // Re-planning a running chain counts only the steps left.
+  in.done_steps = 3000;
+  Candidate rest = evaluate_shape(cl, in, s, in.now);
+  EXPECT_EQ(rest.compute_s, 800);               // 600 steps / 0.75
+  EXPECT_EQ(rest.chunks, 1);
+  in.done_steps = 0;
   // Exclusive partitions bill whole nodes.
   Candidate x = evaluate_shape(cl, in, Shape{"x", 1, 4, 4, 7200}, in.now);
   ASSERT_TRUE(x.feasible) << x.why_not;

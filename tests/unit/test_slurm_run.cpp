@@ -200,6 +200,18 @@ TEST(SlurmStatus, ShowsPhaseChunksEtaAndWhyItStopped) {
   EXPECT_NE(render_timeline_svg(in.state, 60).find("job 7"), std::string::npos);
 }
 
+TEST(SlurmRunState, ReshapingSuccessorsShareTheSubmissionsBudget) {
+  auto events = submitted_with_one_chunk(0);
+  events.push_back(ev("chunk_end", 30, {{"exit_code", 3}, {"step", 50}, {"action", "continue"}}));
+  events.push_back(ev("submit", 31, {{"mode", "chain"}, {"job_ids", {"8"}}, {"after", "7"}}));
+  events.push_back(ev("chunk_start", 40, {{"job_id", "8"}, {"step", 50}}));
+  auto s = summarize(events);
+  EXPECT_EQ(s.chunks_since_submit, 2);
+  EXPECT_DOUBLE_EQ(s.submit_time, 10);
+  EXPECT_EQ(s.job_ids, (std::vector<std::string>{"7", "8"}));
+  EXPECT_EQ(decide_chunk_start(s, 2, 60).reason, "max_chunks");  // job 8 made progress, but the budget is 2
+}
+
 TEST(SlurmChainReport, ComparesChunksWithTheUninterruptedRun) {
   // Two chunks of one requeued job: 0 -> 50 in 40 s, 50 -> 100 in 45 s; the second one reported step 100 only.
   std::vector<journal::Event> chained = {

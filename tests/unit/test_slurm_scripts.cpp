@@ -124,7 +124,8 @@ TEST(SlurmGolden, ExpanseChainScript) {
   expect_golden_and_example("expanse-chain.sbatch", text);
 }
 
-TEST(SlurmGolden, LocalChainScript) {
+// The local cluster, chain mode with reshaping (one job at a time, each continuing job queues its successor).
+TEST(SlurmGolden, LocalReshapingChainScript) {
   auto cl = parse_cluster_profile(IniDoc::load(source_dir() + "/configs/clusters/local.ini"));
   PlanInputs in;
   in.work = {"tiny", 250, 2, 1};
@@ -141,12 +142,20 @@ TEST(SlurmGolden, LocalChainScript) {
   ch.sdn_command = "/opt/sdn/bin/sdn";
   ch.stage = "tiny";
   ch.total_steps = 250;
-  std::string text = render_sbatch(make_job_spec(cl, c, ch));
+  ch.reshape = true;
+  JobSpec j = make_job_spec(cl, c, ch);
+  ASSERT_TRUE(validate_job_spec(j).empty());
+  std::string text = render_sbatch(j);
   EXPECT_NE(text.find("#SBATCH --no-requeue\n"), std::string::npos);
   EXPECT_NE(text.find("#SBATCH --gpus-per-task=1\n"), std::string::npos);
   EXPECT_EQ(text.find("scontrol requeue"), std::string::npos);
   EXPECT_EQ(text.find("--account"), std::string::npos);
-  expect_golden("local-chain.sbatch", text);
+  EXPECT_NE(text.find("if ! \"$SDN\" submit \"$RUN\" --after \"$SLURM_JOB_ID\"; then"), std::string::npos);
+  EXPECT_EQ(text.find("cancel_successors; exit 0 ;;  # "), std::string::npos);
+  expect_golden("local-chain-reshape.sbatch", text);
+  j.mode = "requeue";
+  ASSERT_EQ(validate_job_spec(j).size(), 1u);
+  EXPECT_NE(validate_job_spec(j)[0].find("reshaping needs mode chain"), std::string::npos);
 }
 
 TEST(SlurmGolden, GalyleoCommand) {
