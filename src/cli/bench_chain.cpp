@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "cli/commands.hpp"
+#include "cli/parse_command.hpp"
 #include "core/exit_codes.hpp"
 #include "core/journal.hpp"
 #include "core/options.hpp"
@@ -35,17 +36,14 @@ slurm::RunState summary_of(const std::string& run_dir) {
 }  // namespace
 
 int bench_chain(const Args& args) {
-  auto parsed = opt::parse<BenchChainConfig>(schema(), args, [](const BenchChainConfig& c) {
+  auto parsed = parse_command(schema(), args, [](const BenchChainConfig& c) {
     std::vector<std::string> e;
     if (c.run.empty()) e.push_back("run: required");
     if (c.reference.empty()) e.push_back("reference: required");
     return e;
   });
-  if (parsed.help) {
-    std::fputs(parsed.usage.c_str(), stdout);
-    return kExitOk;
-  }
-  const auto& c = parsed.config;
+  if (!parsed) return kExitOk;
+  const auto& c = *parsed;
   auto report = slurm::chain_report(summary_of(c.run), summary_of(c.reference), journal::path_in(c.run),
                                     journal::path_in(c.reference));
   std::fputs(slurm::format_chain_report(report).c_str(), stdout);

@@ -16,6 +16,7 @@
 #include "cli/bench_support.hpp"
 #include "cli/bench_train_step.hpp"
 #include "cli/commands.hpp"
+#include "cli/parse_command.hpp"
 #include "cli/run_setup.hpp"
 #include "core/error.hpp"
 #include "core/exit_codes.hpp"
@@ -130,12 +131,9 @@ void print_overhead(const BenchCkptConfig& c, const train::TrainConfig& tc, cons
 }  // namespace
 
 int bench_ckpt(const Args& args) {
-  auto parsed = opt::parse<BenchCkptConfig>(schema(), args, validate);
-  if (parsed.help) {
-    std::fputs(parsed.usage.c_str(), stdout);
-    return kExitOk;
-  }
-  const auto& c = parsed.config;
+  auto parsed = parse_command(schema(), args, validate);
+  if (!parsed) return kExitOk;
+  const auto& c = *parsed;
   log::init("warn");
   const std::string script = bench::source_file("bench/ckpt_reference.py", c.script, "script");
   const std::string tc_path = bench::source_file("configs/semantic.ini", c.train_config, "train-config");

@@ -6,6 +6,7 @@
 #include <functional>
 
 #include "cli/commands.hpp"
+#include "cli/parse_command.hpp"
 #include "core/exit_codes.hpp"
 #include "core/log.hpp"
 #include "core/options.hpp"
@@ -54,17 +55,14 @@ double best_rate(int repeats, int n, const std::function<void(int)>& fn) {
 }  // namespace
 
 int bench_loader(const Args& args) {
-  auto parsed = opt::parse<BenchLoaderConfig>(schema(), args, [](const BenchLoaderConfig& c) {
+  auto parsed = parse_command(schema(), args, [](const BenchLoaderConfig& c) {
     std::vector<std::string> e;
     if (c.src.empty()) e.push_back("src: required");
     if (c.shards.empty()) e.push_back("shards: required");
     return e;
   });
-  if (parsed.help) {
-    std::fputs(parsed.usage.c_str(), stdout);
-    return kExitOk;
-  }
-  const auto& c = parsed.config;
+  if (!parsed) return kExitOk;
+  const auto& c = *parsed;
   log::init("warn");
   auto reader = data::open_dataset(c.src);
   data::ShardSet shards(c.shards, c.split);

@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "cli/commands.hpp"
+#include "cli/parse_command.hpp"
 #include "core/error.hpp"
 #include "core/exit_codes.hpp"
 #include "core/options.hpp"
@@ -181,12 +182,9 @@ int run(const BenchReduceConfig& c, const Args& args, const dist::Communicator& 
 }  // namespace
 
 int bench_reduce(const Args& args) {
-  auto parsed = opt::parse<BenchReduceConfig>(schema(), args, validate);
-  if (parsed.help) {
-    std::fputs(parsed.usage.c_str(), stdout);
-    return kExitOk;
-  }
-  const auto& c = parsed.config;
+  auto parsed = parse_command(schema(), args, validate);
+  if (!parsed) return kExitOk;
+  const auto& c = *parsed;
   if (c.list_sizes) {
     std::string list;
     for (int64_t n : gradient_sizes(c)) list += (list.empty() ? "" : ",") + std::to_string(n);

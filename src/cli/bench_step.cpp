@@ -17,6 +17,7 @@
 #include "cli/bench_support.hpp"
 #include "cli/bench_train_step.hpp"
 #include "cli/commands.hpp"
+#include "cli/parse_command.hpp"
 #include "core/error.hpp"
 #include "core/exit_codes.hpp"
 #include "core/log.hpp"
@@ -271,12 +272,9 @@ int compare_ranks(const BenchStepConfig& c, const Args& args) {
 }  // namespace
 
 int bench_step(const Args& args) {
-  auto parsed = opt::parse<BenchStepConfig>(schema(), args, validate);
-  if (parsed.help) {
-    std::fputs(parsed.usage.c_str(), stdout);
-    return kExitOk;
-  }
-  const auto& c = parsed.config;
+  auto parsed = parse_command(schema(), args, validate);
+  if (!parsed) return kExitOk;
+  const auto& c = *parsed;
   log::init("warn");
   if (c.rank_worker) return rank_worker(c);
   return c.ranks_compare ? compare_ranks(c, args) : compare_python(c, args);

@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "cli/commands.hpp"
+#include "cli/parse_command.hpp"
 #include "core/exit_codes.hpp"
 #include "core/fs.hpp"
 #include "core/options.hpp"
@@ -103,12 +104,9 @@ int write_modulefiles(const ClusterConfig& c) {
 }  // namespace
 
 int run_cluster(const Args& args) {
-  auto parsed = opt::parse<ClusterConfig>(cluster_schema(), args, validate);
-  if (parsed.help) {
-    std::fputs(parsed.usage.c_str(), stdout);
-    return kExitOk;
-  }
-  ClusterConfig c = parsed.config;
+  auto parsed = parse_command(cluster_schema(), args, validate);
+  if (!parsed) return kExitOk;
+  ClusterConfig c = *parsed;
   if (c.action == "modulefiles") return write_modulefiles(c);
   c.spec.dir = absolute_path(c.spec.dir);
   c.spec.ctld_port = c.port;

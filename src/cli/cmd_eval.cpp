@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.hpp"
+#include "cli/parse_command.hpp"
 #include "cli/run_setup.hpp"
 #include "core/exit_codes.hpp"
 #include "core/fs.hpp"
@@ -16,12 +17,10 @@
 namespace sdn::cli {
 
 int run_eval(const Args& args) {
-  auto parsed = opt::parse(inference_schema("eval", "Evaluate a run's checkpoint: pixel accuracy, per-class IoU, mIoU."), args);
-  if (parsed.help) {
-    std::fputs(parsed.usage.c_str(), stdout);
-    return kExitOk;
-  }
-  const auto& ic = parsed.config;
+  auto parsed =
+      parse_command(inference_schema("eval", "Evaluate a run's checkpoint: pixel accuracy, per-class IoU, mIoU."), args);
+  if (!parsed) return kExitOk;
+  const auto& ic = *parsed;
   dist::MpiSession mpi;
   dist::Communicator comm;
   return run_collectively(comm, [&] {

@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "cli/commands.hpp"
+#include "cli/parse_command.hpp"
 #include "core/error.hpp"
 #include "core/exit_codes.hpp"
 #include "core/journal.hpp"
@@ -79,12 +80,9 @@ void record_run_end(const std::string& path, const std::string& reason, const st
 }  // namespace
 
 int run_journal(const Args& args) {
-  auto parsed = opt::parse<JournalConfig>(journal_schema(), args, validate);
-  if (parsed.help) {
-    std::fputs(parsed.usage.c_str(), stdout);
-    return kExitOk;
-  }
-  const JournalConfig& c = parsed.config;
+  auto parsed = parse_command(journal_schema(), args, validate);
+  if (!parsed) return kExitOk;
+  const JournalConfig& c = *parsed;
   const std::string path = journal::path_in(c.run_dir);
   if (c.action == "append") {
     auto fields = journal::Event::parse(c.json, nullptr, /*allow_exceptions=*/false);

@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "cli/commands.hpp"
+#include "cli/parse_command.hpp"
 #include "core/exit_codes.hpp"
 #include "core/log.hpp"
 #include "core/options.hpp"
@@ -45,13 +46,10 @@ std::vector<std::string> validate(const PackConfig& c) {
 }  // namespace
 
 int run_pack(const Args& args) {
-  auto parsed = opt::parse<PackConfig>(pack_schema(), args, validate);
-  if (parsed.help) {
-    std::fputs(parsed.usage.c_str(), stdout);
-    return kExitOk;
-  }
-  log::init(parsed.config.log_level);
-  auto r = data::pack(parsed.config.pack);
+  auto parsed = parse_command(pack_schema(), args, validate);
+  if (!parsed) return kExitOk;
+  log::init(parsed->log_level);
+  auto r = data::pack(parsed->pack);
   spdlog::info("packed {} frames into {} shard(s); index {}", r.frames, r.shards, r.index_path);
   return kExitOk;
 }

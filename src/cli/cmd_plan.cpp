@@ -9,6 +9,7 @@
 #include <ctime>
 
 #include "cli/commands.hpp"
+#include "cli/parse_command.hpp"
 #include "core/error.hpp"
 #include "core/exit_codes.hpp"
 #include "core/fs.hpp"
@@ -165,10 +166,12 @@ void probe(const ClusterProfile& cluster, const PlanInputs& in, std::vector<Cand
 // hours later does not depend on files that may have changed or on the working directory.
 std::vector<std::string> replan_args(const PlanConfig& cfg, const ClusterProfile& cluster, const PlanInputs& in,
                                      int max_chunks) {
-  std::vector<std::string> a = {"--name", in.work.stage, "--cluster", absolute_path(cluster.origin), "--mode", "chain",
-                                "--reshape", "--images-per-s", parse::format_value(in.images_per_s_per_gpu), "--ckpt-seconds",
-                                parse::format_value(in.ckpt_seconds), "--scaling", cfg.scaling, "--max-chunks",
-                                std::to_string(max_chunks)};
+  std::vector<std::string> a = {"--name", in.work.stage, "--cluster", absolute_path(cluster.origin),
+                                "--mode", "chain", "--reshape",
+                                "--images-per-s", parse::format_value(in.images_per_s_per_gpu),
+                                "--ckpt-seconds", parse::format_value(in.ckpt_seconds),
+                                "--scaling", cfg.scaling,
+                                "--max-chunks", std::to_string(max_chunks)};
   auto add = [&](const char* key, const std::string& value) {
     if (!value.empty()) a.insert(a.end(), {key, value});
   };
@@ -213,12 +216,9 @@ void write_run_dir(const PlanConfig& cfg, const std::string& run_dir, const std:
 }  // namespace
 
 int run_plan(const Args& args) {
-  auto parsed = opt::parse<PlanConfig>(plan_schema(), args, validate);
-  if (parsed.help) {
-    std::fputs(parsed.usage.c_str(), stdout);
-    return kExitOk;
-  }
-  const PlanConfig& cfg = parsed.config;
+  auto parsed = parse_command(plan_schema(), args, validate);
+  if (!parsed) return kExitOk;
+  const PlanConfig& cfg = *parsed;
   ClusterProfile cluster = load_cluster_profile(cfg.cluster);
   if (!cfg.account.empty()) cluster.account = cfg.account;
   StageWork given;
@@ -307,8 +307,10 @@ int run_plan(const Args& args) {
               cfg.mode.c_str(), cfg.reshape ? " (reshaping)" : "", plan.max_chunks);
   if (cfg.dry_run) return kExitOk;
   write_run_dir(cfg, run_dir, stage_text, job, plan, table, galyleo_cmd);
-  if (cfg.reshape)
-    fs::write_atomic(run_dir + "/jobs/replan.args", parse::join(replan_args(cfg, cluster, in, plan.max_chunks), "\n") + "\n");
+  if (cfg.reshape) {
+    const auto replan = replan_args(cfg, cluster, in, plan.max_chunks);
+    fs::write_atomic(run_dir + "/jobs/replan.args", parse::join(replan, "\n") + "\n");
+  }
   std::printf("run directory %s written (run.ini, %s, jobs/plan.ini)\n  submit: sdn submit %s\n  follow: sdn status %s\n",
               run_dir.c_str(), plan.script.c_str(), run_dir.c_str(), run_dir.c_str());
   return kExitOk;

@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "cli/commands.hpp"
+#include "cli/parse_command.hpp"
 #include "cli/run_setup.hpp"
 #include "core/exit_codes.hpp"
 #include "core/fs.hpp"
@@ -28,12 +29,9 @@ const std::uint8_t* colour_of(int id) {
 }  // namespace
 
 int run_predict(const Args& args) {
-  auto parsed = opt::parse(inference_schema("predict", "Write label PNGs and image|prediction|truth strips."), args);
-  if (parsed.help) {
-    std::fputs(parsed.usage.c_str(), stdout);
-    return kExitOk;
-  }
-  const auto& ic = parsed.config;
+  auto parsed = parse_command(inference_schema("predict", "Write label PNGs and image|prediction|truth strips."), args);
+  if (!parsed) return kExitOk;
+  const auto& ic = *parsed;
   dist::MpiSession mpi;
   dist::Communicator comm;
   return run_collectively(comm, [&] {

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "cli/commands.hpp"
+#include "cli/parse_command.hpp"
 #include "core/error.hpp"
 #include "core/exit_codes.hpp"
 #include "core/fs.hpp"
@@ -54,13 +55,10 @@ std::vector<std::string> need_run_dir(const RunConfig& c) {
   return {};
 }
 
-RunConfig parse_run(const std::string& name, const std::string& summary, const Args& args, bool& help) {
-  auto parsed = opt::parse<RunConfig>(run_schema(name, summary), args, need_run_dir);
-  help = parsed.help;
-  if (help) std::fputs(parsed.usage.c_str(), stdout);
-  RunConfig c = parsed.config;
-  if (!help) c.run_dir = absolute_path(c.run_dir);
-  return c;
+std::optional<RunConfig> parse_run(const std::string& name, const std::string& summary, const Args& args) {
+  auto parsed = parse_command(run_schema(name, summary), args, need_run_dir);
+  if (parsed) parsed->run_dir = absolute_path(parsed->run_dir);
+  return parsed;
 }
 
 RunState load_state(const std::string& run_dir) {
@@ -107,17 +105,18 @@ int submit_successor(const std::string& run_dir, const RunPlan& plan, const std:
   e["partition"] = next.partition;
   e["gpus"] = next.gpus;
   journal::append(journal::path_in(run_dir), e);
-  std::printf("queued job %s (%s x %d GPUs) after job %s\n", id.c_str(), next.partition.c_str(), next.gpus, after.c_str());
+  std::printf("queued job %s (%s x %d GPUs) after job %s\n", id.c_str(), next.partition.c_str(), next.gpus,
+              after.c_str());
   return kExitOk;
 }
 
 }  // namespace
 
 int run_submit(const Args& args) {
-  bool help = false;
-  RunConfig cfg = parse_run("submit", "Submit a planned run: one self-requeueing job (mode requeue) or a chain of "
-                                      "jobs linked with --dependency=afterany (mode chain).", args, help);
-  if (help) return kExitOk;
+  auto parsed = parse_run("submit", "Submit a planned run: one self-requeueing job (mode requeue) or a chain of "
+                                    "jobs linked with --dependency=afterany (mode chain).", args);
+  if (!parsed) return kExitOk;
+  const RunConfig& cfg = *parsed;
   RunPlan plan = load_run_plan(cfg.run_dir);
   RunState state = load_state(cfg.run_dir);
   if (state.complete) {
@@ -151,10 +150,10 @@ int run_submit(const Args& args) {
 }
 
 int run_status(const Args& args) {
-  bool help = false;
-  RunConfig cfg = parse_run("status", "Show a run: progress, current job and state, per-chunk history, images/s, "
-                                      "ETA, last loss, and why it stopped.", args, help);
-  if (help) return kExitOk;
+  auto parsed = parse_run("status", "Show a run: progress, current job and state, per-chunk history, images/s, "
+                                    "ETA, last loss, and why it stopped.", args);
+  if (!parsed) return kExitOk;
+  const RunConfig& cfg = *parsed;
   while (true) {
     StatusInputs in;
     in.run_dir = cfg.run_dir;
@@ -192,10 +191,10 @@ int run_status(const Args& args) {
 }
 
 int run_cancel(const Args& args) {
-  bool help = false;
-  RunConfig cfg = parse_run("cancel", "Cancel a run's jobs. The trainer gets SIGTERM, saves a checkpoint and the job "
-                                      "records the stop; `sdn submit` resumes later.", args, help);
-  if (help) return kExitOk;
+  auto parsed = parse_run("cancel", "Cancel a run's jobs. The trainer gets SIGTERM, saves a checkpoint and the job "
+                                    "records the stop; `sdn submit` resumes later.", args);
+  if (!parsed) return kExitOk;
+  const RunConfig& cfg = *parsed;
   RunPlan plan = load_run_plan(cfg.run_dir);
   auto live = squeue_by_name(plan.job_name);
   std::vector<std::string> ids;

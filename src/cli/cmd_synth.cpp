@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "cli/commands.hpp"
+#include "cli/parse_command.hpp"
 #include "core/exit_codes.hpp"
 #include "core/log.hpp"
 #include "core/options.hpp"
@@ -77,13 +78,10 @@ std::vector<std::string> validate(const SynthConfig& c) { return data::validate(
 }  // namespace
 
 int run_synth(const Args& args) {
-  auto parsed = opt::parse<SynthConfig>(synth_schema(), args, validate);
-  if (parsed.help) {
-    std::fputs(parsed.usage.c_str(), stdout);
-    return kExitOk;
-  }
-  log::init(parsed.config.log_level);
-  const data::SynthOptions o = to_options(parsed.config);
+  auto parsed = parse_command(synth_schema(), args, validate);
+  if (!parsed) return kExitOk;
+  log::init(parsed->log_level);
+  const data::SynthOptions o = to_options(*parsed);
   const auto start = std::chrono::steady_clock::now();
   data::write_synthetic(o);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -8,6 +8,7 @@
 
 #include "ckpt/checkpoint.hpp"
 #include "cli/commands.hpp"
+#include "cli/parse_command.hpp"
 #include "core/error.hpp"
 #include "core/exit_codes.hpp"
 #include "core/options.hpp"
@@ -90,12 +91,9 @@ std::vector<std::string> validate_import(const ImportConfig& c) {
 }
 
 int run_export(const Args& args) {
-  auto parsed = opt::parse<ExportConfig>(export_schema(), args, validate_export);
-  if (parsed.help) {
-    std::printf("%s", parsed.usage.c_str());
-    return kExitOk;
-  }
-  const auto& c = parsed.config;
+  auto parsed = parse_command(export_schema(), args, validate_export);
+  if (!parsed) return kExitOk;
+  const auto& c = *parsed;
   models::SemanticModelOptions mo;
   mo.arch = c.model;
   mo.num_classes = c.classes;
@@ -129,12 +127,9 @@ int run_export(const Args& args) {
 }
 
 int run_import(const Args& args) {
-  auto parsed = opt::parse<ImportConfig>(import_schema(), args, validate_import);
-  if (parsed.help) {
-    std::printf("%s", parsed.usage.c_str());
-    return kExitOk;
-  }
-  const auto& c = parsed.config;
+  auto parsed = parse_command(import_schema(), args, validate_import);
+  if (!parsed) return kExitOk;
+  const auto& c = *parsed;
   models::SemanticModelOptions mo;
   mo.arch = c.model.empty() ? models::weights_model_name(c.in) : c.model;
   mo.num_classes = c.classes;

@@ -115,8 +115,8 @@ std::string render_sbatch(const JobSpec& s) {
   line("if [[ -z \"${SLURM_JOB_ID:-}\" ]]; then echo \"submit this script with sbatch (or: sdn submit $RUN)\" >&2; exit 2; fi");
   line("NODE=$(hostname -s)");
   line("RESTART=${SLURM_RESTART_COUNT:-0}");
-  line("echo \"sdn job $SLURM_JOB_ID (restart $RESTART) on $NODE at $(date '+%F %T'): mode=" + s.mode + (s.reshape ? "+reshape" : "") +
-       " partition=" + s.partition + " nodes=" + std::to_string(s.nodes) + " gpus=" + std::to_string(tasks) +
+  line("echo \"sdn job $SLURM_JOB_ID (restart $RESTART) on $NODE at $(date '+%F %T'): mode=" + s.mode +
+       (s.reshape ? "+reshape" : "") + " partition=" + s.partition + " nodes=" + std::to_string(s.nodes) + " gpus=" + std::to_string(tasks) +
        " time=" + parse::format_walltime(s.walltime_s) + " signal=USR2@${GRACE_S}s\"");
   if (!s.summary.empty()) line("echo " + shell_quote("plan: " + s.summary));
   line("");

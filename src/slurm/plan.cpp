@@ -105,8 +105,8 @@ Candidate evaluate_shape(const ClusterProfile& cluster, const PlanInputs& in, co
   c.chunk_useful_s = shape.walltime_s - cluster.startup_s - c.grace_s - kSignalEarlyS;
   if (c.chunk_useful_s <= 0)
     return reject("time limit " + parse::format_walltime(shape.walltime_s) + " leaves no training time after start-up (" +
-                  std::to_string(cluster.startup_s) + " s) and the stop signal (" + std::to_string(c.grace_s) + " s grace, up to " +
-                  std::to_string(kSignalEarlyS) + " s early)");
+                  std::to_string(cluster.startup_s) + " s) and the stop signal (" + std::to_string(c.grace_s) +
+                  " s grace, up to " + std::to_string(kSignalEarlyS) + " s early)");
   const auto left = std::max<std::int64_t>(0, in.work.total_steps - in.done_steps);
   c.compute_s = static_cast<std::int64_t>(std::ceil(static_cast<double>(left) / c.steps_per_s));
   c.chunks = static_cast<int>((c.compute_s + c.chunk_useful_s - 1) / c.chunk_useful_s);

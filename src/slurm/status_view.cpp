@@ -72,8 +72,8 @@ std::string render_status(const StatusInputs& in) {
   std::string o;
   o += "run " + in.run_dir + "\n";
   o += "  stage " + p.stage + " on " + p.cluster + ", mode " + p.mode + (p.reshape ? " (reshaping; current shape)" : "") +
-       ", " + p.partition + " x " + std::to_string(p.gpus) + " GPUs, " + parse::format_walltime(p.walltime_s) + " per job, USR2 " +
-       std::to_string(p.grace_s) + " s before the limit\n";
+       ", " + p.partition + " x " + std::to_string(p.gpus) + " GPUs, " + parse::format_walltime(p.walltime_s) +
+       " per job, USR2 " + std::to_string(p.grace_s) + " s before the limit\n";
   const std::int64_t total = s.total_steps > 0 ? s.total_steps : p.total_steps;
   const std::int64_t step = std::max(in.latest_step, s.progress.empty() ? 0 : s.progress.back().step);
   o += "  steps " + bar(step, total) + "  (checkpoint at step " + std::to_string(in.latest_step) + ")\n";

@@ -1,13 +1,12 @@
 #!/bin/bash
 # Stand-in for `sdn train` that honours the trainer contract exactly, so the job scripts, the journal and the
-# guards are proven on the real local cluster before (and independently of) the real trainer:
+# cancel path and the scheduler-facing tests run on the real local cluster without training anything:
 #   sdn train --config RUN/run.ini --run-dir RUN   (the watchdog's deadline comes from Slurm or --stop.deadline)
 #   exit 0 = complete, 3 = stopped early with a valid checkpoint (USR2/TERM or deadline), other = failure;
 #   checkpoints RUN/ckpt/step-%08d.h5, RUN/ckpt/latest names the newest complete one (atomic rename);
 #   progress/checkpoint/train_end events appended to RUN/journal.jsonl (through `sdn journal append`).
 # Every rank runs this; rank 0 does the work, the others wait for the stop or the end, like real ranks would.
-# Knobs (environment): FAKE_SDN (sdn binary, required), FAKE_STEP_TIME (s per step, default 0.2),
-# FAKE_NO_CKPT=1 (claim a checkpoint but never write one: drives the no-progress guard).
+# Knobs (environment): FAKE_SDN (sdn binary, required), FAKE_STEP_TIME (s per step, default 0.2).
 set -u
 config="" run="" deadline=0
 while [[ $# -gt 0 ]]; do
@@ -41,7 +40,6 @@ latest_step() {
 
 save() {  # checkpoint = a file whose content is a digest chain, then the pointer, each by atomic rename
   local t0=$SECONDS f
-  [[ "${FAKE_NO_CKPT:-0}" == 1 ]] && return 0
   f=$(printf 'step-%08d.h5' "$step")
   printf 'fake checkpoint\nstep %d\ndigest %s\n' "$step" "$digest" > "$run/ckpt/$f.tmp" && mv "$run/ckpt/$f.tmp" "$run/ckpt/$f" || return 1
   printf '%s\n' "$f" > "$run/ckpt/latest.tmp" && mv "$run/ckpt/latest.tmp" "$run/ckpt/latest" || return 1
