@@ -12,19 +12,19 @@ ChainReport chain_report(const RunState& chained, const RunState& reference, con
                          const std::string& reference_name) {
   if (!chained.complete || chained.chunks.empty())
     throw Error(chained_name + ": the chunked run is not complete (no run_end \"complete\" after its chunks)");
-  if (reference.last_train_end != "complete" || reference.train_end_process_seconds <= 0 ||
-      reference.train_end_wall_seconds <= 0)
+  const TrainEndRecord& ref = reference.train_end;
+  if (ref.reason != "complete" || ref.process_seconds <= 0 || ref.wall_seconds <= 0)
     throw Error(reference_name + ": no complete train_end with wall_seconds and process_seconds; "
                 "train the reference with this version of `sdn train`");
   const std::int64_t total = chained.chunks.back().step_end;
-  if (reference.train_end_step != total)
+  if (ref.step != total)
     throw Error("the runs trained different steps: " + chained_name + " ends at " + std::to_string(total) + ", " +
-                reference_name + " at " + std::to_string(reference.train_end_step));
+                reference_name + " at " + std::to_string(ref.step));
 
   ChainReport r;
   r.total_steps = total;
-  r.reference_s = reference.train_end_process_seconds;
-  r.reference_step_s = reference.train_end_wall_seconds / static_cast<double>(std::max<std::int64_t>(1, total));
+  r.reference_s = ref.process_seconds;
+  r.reference_step_s = ref.wall_seconds / static_cast<double>(std::max<std::int64_t>(1, total));
   for (const auto& c : chained.chunks) {
     if (c.end <= 0)
       throw Error(chained_name + ": chunk of job " + c.job_id + " (restart " + std::to_string(c.restart) +
@@ -41,13 +41,11 @@ ChainReport chain_report(const RunState& chained, const RunState& reference, con
     k.overhead_s = k.wall_s - static_cast<double>(k.steps) * r.reference_step_s;
     r.chained_s += k.wall_s;
     r.steps_lost += k.steps_lost;
+    r.overhead_per_chunk_s += k.overhead_s / static_cast<double>(chained.chunks.size());
     r.chunks.push_back(k);
   }
   r.span_s = chained.chunks.back().end - chained.chunks.front().start;
   r.ratio = r.chained_s / r.reference_s;
-  double overhead = 0;
-  for (const auto& k : r.chunks) overhead += k.overhead_s;
-  r.overhead_per_chunk_s = overhead / static_cast<double>(r.chunks.size());
   return r;
 }
 

@@ -74,14 +74,8 @@ RunState summarize(const std::vector<journal::Event>& events) {
     } else if (kind == journal::kind::kCheckpoint) {
       s.ckpt_seconds_max = std::max(s.ckpt_seconds_max, number_or(e, "seconds", 0));
     } else if (kind == journal::kind::kTrainEnd) {
-      s.last_train_end = string_or(e, "reason", "");
-      s.train_end_step = int_or(e, "step", -1);
-      s.train_end_wall_seconds = number_or(e, "wall_seconds", 0);
-      s.train_end_process_seconds = number_or(e, "process_seconds", 0);
-      if (s.last_train_end == "error") {
-        s.last_error = string_or(e, "message", "");
-        s.last_error_time = t;
-      }
+      s.train_end = {t, string_or(e, "reason", ""), int_or(e, "step", -1), number_or(e, "wall_seconds", 0),
+                     number_or(e, "process_seconds", 0), string_or(e, "message", "")};
     }
   }
   return s;
@@ -138,8 +132,9 @@ Decision decide_chunk_end(const RunState& s, int exit_code, std::int64_t latest_
                         ? "was killed by signal " + std::to_string(exit_code - 128)
                         : "failed with exit code " + std::to_string(exit_code);
   // The trainer's own message when it journaled one during this chunk (its first line: hints follow in the log).
-  if (!s.last_error.empty() && s.last_error_time >= current.start)
-    how += ": " + s.last_error.substr(0, s.last_error.find('\n'));
+  const TrainEndRecord& end = s.train_end;
+  if (end.reason == "error" && !end.message.empty() && end.time >= current.start)
+    how += ": " + end.message.substr(0, end.message.find('\n'));
   return {"stop", "failure", "the trainer " + how + "; failures are never retried. See RUN/logs/ for the job's output."};
 }
 

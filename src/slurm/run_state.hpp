@@ -32,6 +32,16 @@ struct ProgressPoint {
   double images_per_s = 0;
 };
 
+// The trainer's train_end event: how one process ended.
+struct TrainEndRecord {
+  double time = 0;
+  std::string reason;              // complete | signal | deadline | step_limit | error
+  std::int64_t step = -1;
+  double wall_seconds = 0;         // training wall time over all chunks (0: not recorded)
+  double process_seconds = 0;      // that process's life, start-up included (0: not recorded)
+  std::string message;             // reason "error": what failed
+};
+
 struct RunState {
   std::vector<ChunkRecord> chunks;
   std::vector<ProgressPoint> progress;
@@ -49,12 +59,7 @@ struct RunState {
   std::string end_reason;                // complete | failure | no_progress | max_chunks | cancelled | ...
   std::string end_message;
   double end_time = 0;
-  std::string last_train_end;            // reason of the trainer's last train_end event
-  std::int64_t train_end_step = -1;      // ... its step,
-  double train_end_wall_seconds = 0;     // training wall time over all chunks (0: not recorded)
-  double train_end_process_seconds = 0;  // that process's life until then, start-up included (0: not recorded)
-  std::string last_error;                // message of the trainer's last train_end "error" ...
-  double last_error_time = 0;            // ... and when it was recorded
+  TrainEndRecord train_end;              // the trainer's last train_end event
 };
 
 RunState summarize(const std::vector<journal::Event>& events);

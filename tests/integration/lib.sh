@@ -241,6 +241,13 @@ verify_all() {
   done
 }
 
+# expect_same_metrics REF RUN: RUN/logs/metrics.tsv is byte-identical to REF's (the diff on failure).
+expect_same_metrics() {
+  cmp -s "$1/logs/metrics.tsv" "$2/logs/metrics.tsv" && return 0
+  diff "$1/logs/metrics.tsv" "$2/logs/metrics.tsv" >&2 || true
+  fail "RUN/logs/metrics.tsv differs from the uninterrupted run's"
+}
+
 # losses RUN: "step loss" per line from RUN/logs/metrics.tsv.
 losses() { sed -n 's/^\([0-9]*\)\t.*loss=\([^\t]*\).*/\1 \2/p' "$1/logs/metrics.tsv"; }
 

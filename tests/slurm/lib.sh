@@ -37,3 +37,30 @@ jobs_left() { squeue -h -n "$(sed -n 's/^job_name = //p' "$1/jobs/plan.ini")" -o
 no_jobs_left() {
   [[ -z "$(jobs_left "$1")" ]] || { scancel -n "$(sed -n 's/^job_name = //p' "$1/jobs/plan.ini")"; fail "jobs of $1 still queued"; }
 }
+
+# check_chunks RUN TOTAL MIN: the journal lists at least MIN chunks, each with a job id and node, ended, and
+# starting where the previous one ended; all but the last continued (exit 3, newer checkpoint), the last one
+# completed the run at step TOTAL.
+check_chunks() {
+  /usr/bin/python3 - "$1/journal.jsonl" "$2" "$3" <<'PY' || fail "journal check failed ($1/journal.jsonl)"
+import json, sys
+events = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+total, least = int(sys.argv[2]), int(sys.argv[3])
+starts = [e for e in events if e["event"] == "chunk_start"]
+ends = [e for e in events if e["event"] == "chunk_end"]
+assert len(starts) >= least, f"only {len(starts)} chunk(s); the scenario needs >= {least}"
+assert len(starts) == len(ends), (len(starts), len(ends))
+prev = 0
+for s, e in zip(starts, ends):
+    assert s["step"] == prev, ("chunk starts at", s["step"], "expected", prev)
+    assert e["job_id"] == s["job_id"] and s["job_id"] and s["node"], (s, e)
+    assert e["step"] > s["step"], ("no progress in chunk", s, e)
+    prev = e["step"]
+for e in ends[:-1]:
+    assert e["exit_code"] == 3 and e["action"] == "continue", e
+assert ends[-1]["action"] == "done" and ends[-1]["step"] == total, ends[-1]
+run_end = [e for e in events if e["event"] == "run_end"]
+assert run_end and run_end[-1]["reason"] == "complete", run_end
+print("journal ok:", len(starts), "chunks")
+PY
+}

@@ -40,27 +40,7 @@ no_jobs_left "$w/run"
 note "journal"
 grep -E '"event":"(submit|chunk_start|chunk_end|run_end)"' "$w/run/journal.jsonl"
 total=$(sed -n 's/^iterations_per_epoch = //p' "$common/stage.ini")
-/usr/bin/python3 - "$w/run/journal.jsonl" "$total" <<'PY' || fail "journal check failed"
-import json, sys
-events = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
-total = int(sys.argv[2])
-starts = [e for e in events if e["event"] == "chunk_start"]
-ends = [e for e in events if e["event"] == "chunk_end"]
-assert len(starts) >= 3, f"only {len(starts)} chunk(s); the scenario needs >= 3"
-assert len(starts) == len(ends), (len(starts), len(ends))
-prev = 0
-for s, e in zip(starts, ends):
-    assert s["step"] == prev, ("chunk starts at", s["step"], "expected", prev)
-    assert e["job_id"] == s["job_id"] and s["job_id"] and s["node"], (s, e)
-    assert e["step"] > s["step"], ("no progress in chunk", s, e)
-    prev = e["step"]
-for e in ends[:-1]:
-    assert e["exit_code"] == 3 and e["action"] == "continue", e
-assert ends[-1]["action"] == "done" and ends[-1]["step"] == total, ends[-1]
-run_end = [e for e in events if e["event"] == "run_end"]
-assert run_end and run_end[-1]["reason"] == "complete", run_end
-print("journal ok:", len(starts), "chunks")
-PY
+check_chunks "$w/run" "$total" 3
 if [[ $mode == requeue ]]; then
   grep -q '"restart":2' "$w/run/journal.jsonl" || fail "requeue mode did not restart the same job twice"
   [[ $(ls "$w"/run/logs/*.out | wc -l) == 1 ]] || fail "requeue mode must append to one log (--open-mode=append)"

@@ -31,13 +31,12 @@ scancel "$busy"
 
 follow "$w/run" 900 || fail "run did not complete (see $w/run/status.log and $w/run/logs)"
 no_jobs_left "$w/run"
-/usr/bin/python3 - "$w/run/journal.jsonl" "$steps" <<'PY' || fail "journal check failed"
+check_chunks "$w/run" "$steps" 2
+/usr/bin/python3 - "$w/run/journal.jsonl" <<'PY' || fail "journal check failed"
 import json, sys
 events = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 starts = [e for e in events if e["event"] == "chunk_start"]
-ends = [e for e in events if e["event"] == "chunk_end"]
 successors = [e for e in events if e["event"] == "submit" and "after" in e]
-assert len(starts) >= 2 and len(starts) == len(ends), (len(starts), len(ends))
 assert len(successors) == len(starts) - 1, successors
 world = {}
 for e in events:
@@ -47,12 +46,7 @@ first, later = starts[0]["job_id"], [s["job_id"] for s in starts[1:]]
 assert world.get(first) == {1}, ("first job should train on 1 rank", world)
 assert any(world.get(j) == {2} for j in later), ("a later job should train on 2 ranks", world)
 assert successors[0]["gpus"] == 2 and successors[0]["after"] == first, successors[0]
-prev = 0
-for s, e in zip(starts, ends):
-    assert s["step"] == prev and e["step"] > s["step"], (s, e)
-    prev = e["step"]
-assert ends[-1]["action"] == "done" and ends[-1]["step"] == int(sys.argv[2]), ends[-1]
-print("journal ok:", len(starts), "chunks, ranks per job", {j: sorted(w) for j, w in world.items()})
+print("reshaped:", {j: sorted(w) for j, w in world.items()}, "ranks per job")
 PY
 grep -q "^gpus = 2$" "$w/run/jobs/plan.ini" || fail "jobs/plan.ini does not record the new shape"
 grep -q "^job_name = $name$" "$w/run/jobs/plan.ini" || fail "the re-plan renamed the jobs (sdn cancel would miss some)"
