@@ -1,7 +1,7 @@
 // Transcriptions of the two PIL operations the original semantic training applies to RGB: Image.resize with
 // BILINEAR (through scipy's imresize) and torchvision 0.2's ColorJitter (PIL ImageEnhance + HSV hue shift).
-// Pure, integer/float arithmetic as PIL's C code does it (Pillow 9.4's Resample.c, Blend.c, Convert.c), so the
-// outputs are identical to PIL's, byte for byte (test_data_pil compares with Pillow when it is installed).
+// Pure, integer/float arithmetic as PIL's C code does it (Resample.c, Blend.c, Convert.c), so the outputs are
+// PIL's, byte for byte (test_data_pil compares with the installed Pillow; docs/fidelity.md has the versions).
 #pragma once
 
 #include <cstdint>
