@@ -105,7 +105,7 @@ void Loader::work() {
     try {
       const Item item = options_.items ? (*options_.items)[static_cast<size_t>(t.item)] : Item{t.item, -1};
       shards_.read(item.frame, options_.fields, sample);
-      if (item.object >= static_cast<std::int32_t>(sample.objects.size()) && item.object >= 0)
+      if (item.object >= 0 && item.object >= static_cast<std::int32_t>(sample.objects.size()))
         throw Error("item " + std::to_string(t.item) + " names object " + std::to_string(item.object) + " of frame " +
                         std::to_string(item.frame) + ", which has " + std::to_string(sample.objects.size()) + " objects",
                     "build the item list from the same shard set the loader reads (data::object_items)");
