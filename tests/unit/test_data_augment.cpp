@@ -84,6 +84,23 @@ TEST(Augment, ScaleRuleTruncatesAsTheOriginal) {
   EXPECT_EQ(h, 637);
 }
 
+TEST(Augment, TrainingResizesToTheTruncatedSizeAndLeavesPaddingToTheBatch) {
+  Sample s;
+  s.width = 1242, s.height = 375;
+  s.rgb.assign(1242u * 375 * 3, 90);
+  s.classes.assign(1242u * 375, 5);
+  AugmentOptions o;
+  o.short_sides = {150};
+  o.brightness = o.contrast = o.saturation = o.hue = 0;
+  KeyedRng rng(3);
+  augment(s, o, rng);
+  EXPECT_EQ(s.width, 496);  // not 504 (rounded and stretched) nor 497 (rounded)
+  EXPECT_EQ(s.height, 150);  // make_semantic_batch pads it to 152 with ignored labels
+  EXPECT_EQ(s.rgb.size(), 496u * 150 * 3);
+  EXPECT_EQ(s.classes, std::vector<std::uint8_t>(496u * 150, 5));
+  EXPECT_EQ(s.rgb, std::vector<std::uint8_t>(496u * 150 * 3, 90));  // a flat image stays flat (weights sum to 1)
+}
+
 // Hand-computed PIL bilinear: 4 -> 2 has scale 2, so the triangle filter's support widens to 2 source pixels.
 // Output 0 has centre 1.0 and taps x = 0, 1, 2 at distances 0.5, 0.5, 1.5 (in units of 2): weights 0.75, 0.75,
 // 0.25, normalised 3/7, 3/7, 1/7: 0 * 3/7 + 100 * 3/7 + 200 * 1/7 = 71.4 -> 71. Output 1 (centre 3.0, taps 1..3):
