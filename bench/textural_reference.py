@@ -195,14 +195,16 @@ def build(name, tiny=False):
 
 def load(model, path):
     import h5py
+    import numpy as np
     with h5py.File(path, 'r') as f:
-        state = {k: torch.from_numpy(f[k][()]) for k in f.keys()}
+        state = {k: torch.as_tensor(np.asarray(f[k][()])) for k in f.keys()}
     model.load_state_dict(state, strict=True)
 
 
 def cmd_forward(a):
     """netE pooled features, netG output, netD features, the loss terms and running stats after the step."""
     import h5py
+    import numpy as np
     nets = {n: build(n, a.tiny) for n in ('netG', 'netE', 'netD')}
     load(nets['netG'], a.weights_g)
     load(nets['netE'], a.weights_e)
@@ -212,7 +214,7 @@ def cmd_forward(a):
         vgg = build('vgg19')
         load(vgg, a.weights_vgg)
     with h5py.File(a.input, 'r') as f:
-        x = {k: torch.from_numpy(f[k][()]) for k in f.keys()}
+        x = {k: torch.as_tensor(np.asarray(f[k][()])) for k in f.keys()}
     feat = nets['netE'](x['real'], x['inst'])
     g_in = torch.cat((x['label_edge'], feat, x['rest']), 1)
     fake = nets['netG'](g_in)
@@ -226,7 +228,7 @@ def cmd_forward(a):
             for j, t in enumerate(scale):
                 f['d_%d_%d' % (i, j)] = t.detach().numpy()
         for k, v in terms.items():
-            f['loss_' + k.replace('/', '_')] = float(v)
+            f['loss_' + k.replace('/', '_')] = np.array([float(v)], dtype=np.float32)
         g = f.create_group('state_d')
         for k, v in nets['netD'].state_dict().items():
             g[k] = v.numpy()
