@@ -16,7 +16,9 @@ void check_pair(const torch::Tensor& fake, const torch::Tensor& real, const char
 }
 
 // Metrics are accumulated in float64 so long evaluations do not depend on float32 summation order.
-torch::Tensor unit_range(const torch::Tensor& x) { return ((x.detach().to(torch::kDouble) + 1.0) / 2.0).clamp(0.0, 1.0); }
+torch::Tensor unit_range(const torch::Tensor& x) {
+  return ((x.detach().to(torch::kDouble) + 1.0) / 2.0).clamp(0.0, 1.0);
+}
 
 torch::Tensor gaussian_window(const SsimOptions& o, int64_t channels, const torch::TensorOptions& opts) {
   auto r = torch::arange(o.window, opts) - static_cast<double>(o.window - 1) / 2.0;

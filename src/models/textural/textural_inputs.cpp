@@ -38,8 +38,10 @@ torch::Tensor instance_edges(const torch::Tensor& t) {
   using torch::indexing::None;
   using torch::indexing::Slice;
   auto edge = torch::zeros(t.sizes(), torch::TensorOptions().dtype(torch::kBool).device(t.device()));
-  auto dx = t.index({Slice(), Slice(), Slice(), Slice(1, None)}) != t.index({Slice(), Slice(), Slice(), Slice(None, -1)});
-  auto dy = t.index({Slice(), Slice(), Slice(1, None), Slice()}) != t.index({Slice(), Slice(), Slice(None, -1), Slice()});
+  auto dx = t.index({Slice(), Slice(), Slice(), Slice(1, None)}) !=
+            t.index({Slice(), Slice(), Slice(), Slice(None, -1)});
+  auto dy = t.index({Slice(), Slice(), Slice(1, None), Slice()}) !=
+            t.index({Slice(), Slice(), Slice(None, -1), Slice()});
   edge.index({Slice(), Slice(), Slice(), Slice(1, None)}).logical_or_(dx);
   edge.index({Slice(), Slice(), Slice(), Slice(None, -1)}).logical_or_(dx);
   edge.index({Slice(), Slice(), Slice(1, None), Slice()}).logical_or_(dy);
