@@ -87,3 +87,39 @@ TEST(PythonReference, TexturalNetsAndLossesAgree) {
   for (const auto& [name, t] : sdn::models::state_dict(*nets.netD))
     if (name.find("running_") != std::string::npos) expect_close(t, read_tensor(out, "state_d/" + name, p), name);
 }
+
+// The released <epoch>_net_{G,E,D}.pth path: PyTorch 0.4.0-style files (no num_batches_tracked) convert with
+// scripts/pth_to_h5.py, which recognises each net by its keys, and import bit-exactly.
+TEST(PythonReference, TexturalWeightsRoundTripThroughPth) {
+  if (!sdn_test::python_has_torch()) GTEST_SKIP() << "/usr/bin/python3 lacks torch or h5py";
+  auto other = sdn_test::tiny_textural();
+  other.seed = 99;
+  tx::TexturalNets a(sdn_test::tiny_textural()), b(other);
+  sdn_test::perturb_buffers(*a.netD, 3);
+  sdn_test::perturb_buffers(*a.netG, 4);
+  {
+    // InstanceNorm never counts batches, and pth_to_h5.py restores the missing counters as 0.
+    torch::NoGradGuard no_grad;
+    for (auto& item : a.netD->named_buffers()) if (!item.value().is_floating_point()) item.value().zero_();
+    for (auto& item : a.netG->named_buffers()) if (!item.value().is_floating_point()) item.value().zero_();
+  }
+  const std::vector<std::pair<std::string, std::pair<torch::nn::Module*, torch::nn::Module*>>> nets{
+      {"textural_netG", {a.netG.get(), b.netG.get()}},
+      {"textural_netE", {a.netE.get(), b.netE.get()}},
+      {"textural_netD", {a.netD.get(), b.netD.get()}}};
+  const auto scripts = sdn_test::source_dir() + "/scripts/";
+  for (const auto& [name, pair] : nets) {
+    sdn_test::TempFiles tmp{{sdn_test::temp_file(name + ".h5"), sdn_test::temp_file(name + ".pth"),
+                             sdn_test::temp_file(name + "_back.h5")}};
+    sdn::models::export_weights(*pair.first, name, tmp.paths[0]);
+    const std::string to_pth = "/usr/bin/python3 " + scripts + "h5_to_pth.py --in " + tmp.paths[0] + " --out " +
+                               tmp.paths[1] + " --no-num-batches-tracked >/dev/null";
+    const std::string to_h5 =
+        "/usr/bin/python3 " + scripts + "pth_to_h5.py --state " + tmp.paths[1] + " --out " + tmp.paths[2] + " >/dev/null";
+    ASSERT_EQ(std::system(to_pth.c_str()), 0) << to_pth;
+    ASSERT_EQ(std::system(to_h5.c_str()), 0) << to_h5;
+    EXPECT_EQ(sdn::models::weights_model_name(tmp.paths[2]), name);
+    sdn::models::import_weights(*pair.second, name, tmp.paths[2]);
+    sdn_test::expect_bit_equal(*pair.first, *pair.second);
+  }
+}
