@@ -47,7 +47,7 @@ class Run {
         shards_(config.data.shards, config.data.split), store_(config.run_dir + "/ckpt"),
         journal_(journal::path_in(config.run_dir)) {
     if (c_.train.eval_every > 0) eval_set_ = std::make_unique<data::ShardSet>(c_.data.shards, c_.data.eval_split);
-    // ITEMS-MERGE items_ = stage_.items(shards_);
+    items_ = stage_.items(shards_);
     total_ = c_.total_steps(items_ ? static_cast<std::int64_t>(items_->size()) : shards_.size());
     micro_ = c_.train.global_batch / (world_ * c_.train.per_rank_batch);
     entries_ = resume_entries(c_);
@@ -114,7 +114,7 @@ class Run {
     lo.fields = stage_.fields();
     lo.threads = c_.data.threads;
     lo.prefetch = c_.data.prefetch;
-    // ITEMS-MERGE lo.items = items_;
+    lo.items = items_;
     loader_ = std::make_unique<data::Loader>(shards_, lo, position_);
     signals_ = std::make_unique<SignalFlag>(c_.stop.signals);
     if (root_) {
@@ -243,7 +243,7 @@ class Run {
   const int world_;
   data::ShardSet shards_;
   std::unique_ptr<data::ShardSet> eval_set_;
-  std::shared_ptr<const std::vector<int>> items_;  // ITEMS-MERGE
+  std::shared_ptr<const std::vector<data::Item>> items_;
   ckpt::Store store_;
   std::string journal_;
   std::int64_t total_ = 0, micro_ = 1;

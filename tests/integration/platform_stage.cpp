@@ -174,7 +174,8 @@ class PlatformStage : public Stage {
       const auto& s = samples[static_cast<size_t>(i)];
       SDN_CHECK(s.object >= 0 && s.object < static_cast<int>(s.objects.size()), "platform-test: sample without its object");
       const auto& o = s.objects[static_cast<size_t>(s.object)];
-      auto c = crops[i].accessor<float, 3>();
+      auto crop = crops[i];
+      auto c = crop.accessor<float, 3>();
       for (int y = 0; y < kCrop; ++y)
         for (int x = 0; x < kCrop; ++x) {
           const int sx = std::clamp(static_cast<int>(o.left + (o.right - o.left) * (x + 0.5f) / kCrop), 0, s.width - 1);
