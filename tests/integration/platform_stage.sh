@@ -79,7 +79,8 @@ rc=0; train "$T/el.log" "$T/changed" --train.per_rank_batch 4 || rc=$?
 expect_rc "1-rank resume" $rc 0 "$T/el.log"
 expect_resumed "$T/el.log" $POINT
 grep -q "written by 2 rank(s), now 1" "$T/el.log" || fail "the resume did not report the world-size change" "$T/el.log"
-term() { sed -n "s/^$2\t.*$3=\([^\t]*\).*/\1/p" "$1/logs/metrics.tsv"; }
+# term RUN STEP NAME: the value of NAME at STEP in RUN/logs/metrics.tsv.
+term() { awk -F'\t' -v s="$2" -v k="$3=" '$1 == s { for (i = 2; i <= NF; i++) if (index($i, k) == 1) print substr($i, length(k) + 1) }' "$1/logs/metrics.tsv"; }
 a=$(term "$T/ref" $((POINT + 1)) A/size); b=$(term "$T/changed" $((POINT + 1)) A/size)
 awk -v a="$a" -v b="$b" -v tol=$TOL 'BEGIN { d = (a - b) / a; if (d < 0) d = -d; printf "A/size at step %d: %s vs %s (rel.diff %.2e)\n", '$((POINT + 1))', a, b, d; exit !(d <= tol) }' ||
   fail "the 1-rank resume computed another loss at step $((POINT + 1))"
