@@ -30,7 +30,7 @@ struct PairImpl : torch::nn::Module {
 }  // namespace
 
 TEST(WeightsIo, PyTorchRoundTripOneStateDict) {
-  if (!sdn_test::python_has_torch()) GTEST_SKIP() << "/usr/bin/python3 lacks torch or h5py";
+  SDN_REQUIRE_PYTHON_TORCH();
   auto a = sdn_test::build_model("drn_d_22", 5), b = sdn_test::build_model("drn_d_22", 6);
   sdn_test::perturb_buffers(*a, 4);
   TempFiles tmp{{temp_file("py_drn.h5"), temp_file("py_drn.pth"), temp_file("py_drn_back.h5")}};
@@ -38,14 +38,14 @@ TEST(WeightsIo, PyTorchRoundTripOneStateDict) {
   sdn::models::export_weights(*a, "drn_d_22", h5);
   const auto scripts = sdn_test::source_dir() + "/scripts/";
   // --syncbn-extras adds the original SynchronizedBatchNorm2d buffers; pth_to_h5.py must drop them again.
-  run("/usr/bin/python3 " + scripts + "h5_to_pth.py --in " + h5 + " --out " + pth + " --syncbn-extras >/dev/null");
-  run("/usr/bin/python3 " + scripts + "pth_to_h5.py --state " + pth + " --out " + back + " >/dev/null");
+  run(sdn_test::python() + " " + scripts + "h5_to_pth.py --in " + h5 + " --out " + pth + " --syncbn-extras >/dev/null");
+  run(sdn_test::python() + " " + scripts + "pth_to_h5.py --state " + pth + " --out " + back + " >/dev/null");
   sdn::models::import_weights(*b, "drn_d_22", back);
   sdn_test::expect_bit_equal(*a, *b);
 }
 
 TEST(WeightsIo, PyTorchRoundTripOriginalEncoderDecoderPair) {
-  if (!sdn_test::python_has_torch()) GTEST_SKIP() << "/usr/bin/python3 lacks torch or h5py";
+  SDN_REQUIRE_PYTHON_TORCH();
   auto a = std::make_shared<PairImpl>(), b = std::make_shared<PairImpl>();
   sdn_test::perturb_buffers(*a, 9);
   TempFiles tmp{{temp_file("pair.h5"), temp_file("enc.pth"), temp_file("dec.pth"), temp_file("pair_back.h5")}};
@@ -55,9 +55,9 @@ TEST(WeightsIo, PyTorchRoundTripOriginalEncoderDecoderPair) {
   sdn::models::export_weights(*a, name, h5);
   const auto scripts = sdn_test::source_dir() + "/scripts/";
   // As the original 3D-SDN checkpoints under PyTorch 0.4.0: two files, no num_batches_tracked.
-  run("/usr/bin/python3 " + scripts + "h5_to_pth.py --in " + h5 + " --out-encoder " + enc + " --out-decoder " + dec +
+  run(sdn_test::python() + " " + scripts + "h5_to_pth.py --in " + h5 + " --out-encoder " + enc + " --out-decoder " + dec +
       " --no-num-batches-tracked >/dev/null");
-  run("/usr/bin/python3 " + scripts + "pth_to_h5.py --encoder " + enc + " --decoder " + dec + " --out " + back +
+  run(sdn_test::python() + " " + scripts + "pth_to_h5.py --encoder " + enc + " --decoder " + dec + " --out " + back +
       " >/dev/null");
   // num_batches_tracked comes back as 0; everything else must be identical.
   {
