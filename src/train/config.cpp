@@ -45,6 +45,8 @@ const opt::Schema<TrainConfig>& train_schema() {
              opt::Range{2, 256})
         .add("model.init_weights", "HDF5 weights to start from (empty: seeded init)",
              [](C& c) -> auto& { return c.model.init_weights; })
+        .add("model.encoder_weights", "HDF5 ImageNet encoder to start from (resnet50-imagenet.pth via pth_to_h5.py)",
+             [](C& c) -> auto& { return c.model.encoder_weights; })
         .add("model.sync_bn", "synchronise BatchNorm statistics across ranks", [](C& c) -> auto& { return c.model.sync_bn; })
         .add("optim.lr", "base learning rate", [](C& c) -> auto& { return c.optim.lr; }, opt::Range{0, 10})
         .add("optim.momentum", "SGD momentum", [](C& c) -> auto& { return c.optim.momentum; }, opt::Range{0, 1})

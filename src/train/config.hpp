@@ -24,6 +24,7 @@ struct ModelConfig {
   std::string arch = "resnet50dilated8_ppm_deepsup";  // or drn_d_22
   int num_classes = 14;
   std::string init_weights;         // optional HDF5 weights (sdn weights export / scripts/pth_to_h5.py)
+  std::string encoder_weights;      // optional ImageNet encoder (the original's resnet50-imagenet.pth, converted)
   bool sync_bn = true;              // BatchNorm statistics over all ranks (the original's SyncBN)
 };
 

@@ -4,6 +4,9 @@
 #include <cstdio>
 #include <sstream>
 
+#include <spdlog/spdlog.h>
+
+#include "core/error.hpp"
 #include "data/augment.hpp"
 #include "data/loader.hpp"
 #include "data/shard_set.hpp"
@@ -12,6 +15,7 @@
 #include "dist/mpi_session.hpp"
 #include "models/seg_metrics.hpp"
 #include "models/semantic_batch.hpp"
+#include "models/encoder_weights.hpp"
 #include "models/semantic_loss.hpp"
 #include "models/sync_batchnorm.hpp"
 #include "models/weights_io.hpp"
@@ -34,6 +38,13 @@ SemanticStage::SemanticStage(const TrainConfig& config, torch::Device device,
       model_(models::build_semantic_model({config.model.arch, config.model.num_classes, config.train.seed})),
       eval_scales_{config.augment.short_sides.empty() ? 375 : config.augment.short_sides.back()} {
   if (!config.model.init_weights.empty()) models::import_weights(*model_, config.model.arch, config.model.init_weights);
+  if (!config.model.encoder_weights.empty())
+    models::import_encoder_weights(*model_, config.model.arch, config.model.encoder_weights);
+  // The paper's recipe without its ImageNet start: said once per run (rank 0), since it changes the results.
+  if (config.model.arch == "resnet50dilated8_ppm_deepsup" && config.model.init_weights.empty() &&
+      config.model.encoder_weights.empty() && process_identity().rank == 0)
+    spdlog::warn("model.encoder_weights is not set: the encoder starts from random weights, while the original "
+                 "fine-tunes the ImageNet ResNet-50 (resnet50-imagenet.pth, convert with scripts/pth_to_h5.py)");
   model_->to(device_);
   if (config.model.sync_bn) models::set_cross_rank_sum(*model_, cross_rank_sum);
   Phase p;
