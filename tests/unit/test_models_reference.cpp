@@ -1,8 +1,8 @@
 // The C++ models compute what the plain-PyTorch reference (bench/semantic_reference.py, the original module
 // definitions) computes with the same weights: eval-mode log-probabilities at 1/8 (main and deep supervision)
 // and the upsampled probabilities of inference. This checks the architecture's arithmetic (dilations,
-// paddings, pooling pyramid, DRN blocks, fixed up-sampling), not only its names. Skipped when /usr/bin/python3
-// lacks torch or h5py. Tolerance: |c++ - python| <= 1e-4 (1 + max |python|).
+// paddings, pooling pyramid, DRN blocks, fixed up-sampling), not only its names. Skipped without python
+// torch/h5py (failed instead in SDN_REQUIRE_PYTHON_TESTS builds). Tolerance: |c++ - python| <= 1e-4 (1 + max |python|).
 #include <gtest/gtest.h>
 
 #include "core/h5.hpp"
