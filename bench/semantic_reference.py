@@ -3,16 +3,20 @@
 
 Same module structure and state_dict names as the original code: ysymyth/3D-SDN semantic/resnet.py + models.py
 (encoder resnet50_dilated8 = CSAIL deep-stem ResNet-50 with _nostride_dilate, decoder ppm_bilinear_deepsup)
-and fyu/drn drn.py + segment.py (drn_d_22 with the DRNSeg head). BatchNorm is torch.nn.BatchNorm2d, whose
-state_dict the C++ SyncBatchNorm2d reproduces; --syncbn-extras adds the three bookkeeping buffers of the
-original SynchronizedBatchNorm2d (_tmp_running_mean, _tmp_running_var, _running_iter) to count like it.
+and fyu/drn drn.py + segment.py (drn_d_22 with the DRNSeg head). The ResNet-PPM model's BatchNorm is a
+transcription of the original SynchronizedBatchNorm2d (semantic/lib/nn/modules/batchnorm.py): its buffers
+(_tmp_running_mean, _tmp_running_var, _running_iter), momentum 0.001 with the bias-corrected cumulative
+average, and 1/sqrt(max(var, eps)) in training, always on its synchronised path (as on the original's 2 GPUs);
+DRN's is torch.nn.BatchNorm2d.
 
 Uses (Debian's /usr/bin/python3 with python3-torch):
   bench/semantic_reference.py params resnet50dilated8_ppm_deepsup \
       > tests/golden/semantic_resnet50dilated8_ppm_deepsup.params.txt
   bench/semantic_reference.py params drn_d_22 > tests/golden/drn_d_22.params.txt
-  bench/semantic_reference.py count resnet50dilated8_ppm_deepsup --syncbn-extras
+  bench/semantic_reference.py count resnet50dilated8_ppm_deepsup
   bench/semantic_reference.py forward drn_d_22 --weights w.h5 --input x.h5 --output y.h5 --size 61 45
+  bench/semantic_reference.py bnstats --input steps.h5 --output stats.h5
+  bench/semantic_reference.py load-pth resnet50dilated8_ppm_deepsup --encoder enc.pth --decoder dec.pth
   bench/semantic_reference.py step --model resnet50dilated8_ppm_deepsup --batch 2 --height 152 --width 496 --threads 2
 """
 import argparse
@@ -28,14 +32,50 @@ import torch.nn.functional as F
 NUM_CLASSES = 14
 
 
-class SyncBNBookkeeping(nn.BatchNorm2d):
-    """BatchNorm2d plus the extra buffers the original SynchronizedBatchNorm2d registers (for counting)."""
+class OriginalSyncBN(nn.BatchNorm2d):
+    """The original SynchronizedBatchNorm2d (Jiayuan Mao's, as vendored by 3D-SDN), always on its synchronised
+    path: sum and square-sum over the (global) batch, the cumulative running average, max(var, eps)."""
 
-    def __init__(self, channels):
-        super().__init__(channels)
-        self.register_buffer('_tmp_running_mean', torch.zeros(channels))
-        self.register_buffer('_tmp_running_var', torch.ones(channels))
+    def __init__(self, num_features, eps=1e-5, momentum=0.001):
+        super().__init__(num_features, eps=eps, momentum=momentum)
+        self._moving_average_fraction = 1. - momentum
+        self.register_buffer('_tmp_running_mean', torch.zeros(self.num_features))
+        self.register_buffer('_tmp_running_var', torch.ones(self.num_features))
         self.register_buffer('_running_iter', torch.ones(1))
+        self._tmp_running_mean = self.running_mean.clone() * self._running_iter
+        self._tmp_running_var = self.running_var.clone() * self._running_iter
+
+    def forward(self, input):
+        if not self.training:
+            return F.batch_norm(input, self.running_mean, self.running_var, self.weight, self.bias,
+                                self.training, self.momentum, self.eps)
+        input_shape = input.size()
+        input = input.view(input.size(0), self.num_features, -1)
+        sum_size = input.size(0) * input.size(2)
+        input_sum = input.sum(dim=0).sum(dim=-1)
+        input_ssum = (input ** 2).sum(dim=0).sum(dim=-1)
+        mean, inv_std = self._compute_mean_std(input_sum, input_ssum, sum_size)
+        output = (input - mean[None, :, None]) * (inv_std * self.weight)[None, :, None] + self.bias[None, :, None]
+        return output.view(input_shape)
+
+    @staticmethod
+    def _add_weighted(dest, delta, alpha=1, beta=1, bias=0):
+        return dest * alpha + delta * beta + bias
+
+    def _compute_mean_std(self, sum_, ssum, size):
+        assert size > 1, 'BatchNorm computes unbiased standard-deviation, which requires size > 1.'
+        mean = sum_ / size
+        sumvar = ssum - sum_ * mean
+        unbias_var = sumvar / (size - 1)
+        bias_var = sumvar / size
+        self._tmp_running_mean = self._add_weighted(self._tmp_running_mean, mean.data,
+                                                    alpha=self._moving_average_fraction)
+        self._tmp_running_var = self._add_weighted(self._tmp_running_var, unbias_var.data,
+                                                   alpha=self._moving_average_fraction)
+        self._running_iter = self._add_weighted(self._running_iter, 1, alpha=self._moving_average_fraction)
+        self.running_mean = self._tmp_running_mean / self._running_iter
+        self.running_var = self._tmp_running_var / self._running_iter
+        return mean, bias_var.clamp(self.eps) ** -0.5
 
 
 BN = nn.BatchNorm2d
@@ -272,9 +312,9 @@ class DRNSeg(nn.Module):
 MODELS = {'resnet50dilated8_ppm_deepsup': SegmentationModule, 'drn_d_22': DRNSeg}
 
 
-def build(name, classes, extras=False):
+def build(name, classes):
     global BN
-    BN = SyncBNBookkeeping if extras else nn.BatchNorm2d
+    BN = OriginalSyncBN if name == 'resnet50dilated8_ppm_deepsup' else nn.BatchNorm2d
     try:
         return MODELS[name](classes)
     finally:
@@ -282,20 +322,19 @@ def build(name, classes, extras=False):
 
 
 def cmd_params(args):
-    model = build(args.model, args.classes, args.syncbn_extras)
+    model = build(args.model, args.classes)
     for name, t in model.state_dict().items():
         print('%s [%s]' % (name, ','.join(str(d) for d in t.shape)))
 
 
 def cmd_count(args):
-    model = build(args.model, args.classes, args.syncbn_extras)
+    model = build(args.model, args.classes)
     sd = model.state_dict()
     print(json.dumps({
         'model': args.model,
         'parameters': sum(p.numel() for p in model.parameters()),
         'state_dict_entries': len(sd),
-        'entries_without_num_batches_tracked': sum(1 for k in sd if not k.endswith('num_batches_tracked')),
-        'syncbn_extras': args.syncbn_extras}))
+        'entries_without_num_batches_tracked': sum(1 for k in sd if not k.endswith('num_batches_tracked'))}))
 
 
 def load_sdn_weights(model, path):
@@ -325,6 +364,48 @@ def cmd_forward(args):
         if deepsup is not None:
             f['deepsup'] = deepsup.numpy()
         f['probs'] = probs.numpy()
+
+
+def cmd_bnstats(args):
+    """The original BatchNorm over k training steps: input datasets x0..x{k-1} (N x C x H x W), weight, bias
+    and x_eval; writes y0.., the buffers after the last step and the eval output."""
+    import h5py
+    import numpy as np
+    with h5py.File(args.input, 'r') as f:
+        get = lambda k: torch.tensor(np.asarray(f[k][()]))
+        weight, bias = get('weight'), get('bias')
+        steps = sorted((k for k in f if k.startswith('x') and k[1:].isdigit()), key=lambda k: int(k[1:]))
+        xs = [get(k) for k in steps]
+        x_eval = get('x_eval')
+    layer = OriginalSyncBN(weight.numel())
+    with torch.no_grad():
+        layer.weight.copy_(weight)
+        layer.bias.copy_(bias)
+    layer.train()
+    with h5py.File(args.output, 'w') as f:
+        for i, x in enumerate(xs):
+            x = x.clone().requires_grad_(True)
+            y = layer(x)
+            (y * y).sum().backward()
+            f['y%d' % i] = y.detach().numpy()
+            f['dx%d' % i] = x.grad.numpy()
+        for k, v in layer.state_dict().items():
+            f[k] = v.numpy()
+        layer.eval()
+        with torch.no_grad():
+            f['y_eval'] = layer(x_eval).numpy()
+
+
+def cmd_load_pth(args):
+    """Loads .pth files into the reference model with strict=True (exit 1 naming the keys if they do not fit)."""
+    model = build(args.model, args.classes)
+    parts = [(model, args.state)] if args.state else [(model.encoder, args.encoder), (model.decoder, args.decoder)]
+    for module, path in parts:
+        try:
+            module.load_state_dict(torch.load(path, map_location='cpu'), strict=True)
+        except RuntimeError as e:
+            sys.exit('load-pth: %s: %s' % (path, e))
+    print('load-pth: %s loads strictly (%d entries)' % (args.model, len(model.state_dict())))
 
 
 def cmd_step(args):
@@ -363,8 +444,6 @@ def main(argv):
         s = sub.add_parser(name)
         s.add_argument('model', choices=sorted(MODELS))
         s.add_argument('--classes', type=int, default=NUM_CLASSES)
-        s.add_argument('--syncbn-extras', action='store_true',
-                       help='add the original SynchronizedBatchNorm2d bookkeeping buffers')
         s.set_defaults(fn=fn)
     s = sub.add_parser('forward')
     s.add_argument('model', choices=sorted(MODELS))
@@ -375,6 +454,17 @@ def main(argv):
     s.add_argument('--size', type=int, nargs=2, required=True, metavar=('H', 'W'))
     s.add_argument('--threads', type=int, default=1)
     s.set_defaults(fn=cmd_forward)
+    s = sub.add_parser('bnstats')
+    s.add_argument('--input', required=True)
+    s.add_argument('--output', required=True)
+    s.set_defaults(fn=cmd_bnstats)
+    s = sub.add_parser('load-pth')
+    s.add_argument('model', choices=sorted(MODELS))
+    s.add_argument('--classes', type=int, default=NUM_CLASSES)
+    s.add_argument('--state', help='one state_dict .pth of the whole model')
+    s.add_argument('--encoder', help='encoder .pth (with --decoder)')
+    s.add_argument('--decoder', help='decoder .pth')
+    s.set_defaults(fn=cmd_load_pth)
     s = sub.add_parser('step')
     s.add_argument('--model', choices=sorted(MODELS), default='resnet50dilated8_ppm_deepsup')
     s.add_argument('--classes', type=int, default=NUM_CLASSES)

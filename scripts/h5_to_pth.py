@@ -6,10 +6,9 @@
   h5_to_pth.py --in w.h5 --out-encoder encoder.pth --out-decoder decoder.pth
       the original 3D-SDN pair (prefixes "encoder." / "decoder." removed), for semantic/vkitti_*.py --ckpt
 
-  --syncbn-extras   also write the original SynchronizedBatchNorm2d bookkeeping buffers (_tmp_running_mean =
-                    running_mean, _tmp_running_var = running_var, _running_iter = 1) so 3D-SDN's own code
-                    continues training from consistent running statistics
   --no-num-batches-tracked   omit num_batches_tracked (for PyTorch 0.4.0, which does not know it)
+The original SynchronizedBatchNorm2d buffers (_tmp_running_mean, _tmp_running_var, _running_iter) are part of
+the sdn model and are written as they are, so the files load with strict=True into the original modules.
 Needs torch and h5py (Debian: /usr/bin/python3).
 """
 import argparse
@@ -43,19 +42,9 @@ def read_weights(path):
     return collections.OrderedDict((n, t) for _, n, t in entries), model
 
 
-def with_extras(state, add_extras, keep_nbt):
-    out = collections.OrderedDict()
-    for k, v in state.items():
-        if k.endswith('.num_batches_tracked') and not keep_nbt:
-            continue
-        out[k] = v
-        last = k.endswith('.num_batches_tracked') or (k.endswith('.running_var') and not keep_nbt)
-        if add_extras and last:
-            prefix = k.rsplit('.', 1)[0] + '.'
-            out[prefix + '_tmp_running_mean'] = state[prefix + 'running_mean'].clone()
-            out[prefix + '_tmp_running_var'] = state[prefix + 'running_var'].clone()
-            out[prefix + '_running_iter'] = torch.ones(1)
-    return out
+def without_nbt(state, keep_nbt):
+    return collections.OrderedDict(
+        (k, v) for k, v in state.items() if keep_nbt or not k.endswith('num_batches_tracked'))
 
 
 def save(obj, path):
@@ -70,14 +59,13 @@ def main(argv):
     p.add_argument('--out', help='one state_dict .pth')
     p.add_argument('--out-encoder', help="the original's encoder .pth")
     p.add_argument('--out-decoder', help="the original's decoder .pth")
-    p.add_argument('--syncbn-extras', action='store_true')
     p.add_argument('--no-num-batches-tracked', action='store_true')
     a = p.parse_args(argv)
     split = bool(a.out_encoder or a.out_decoder)
     if bool(a.out) == split or (split and not (a.out_encoder and a.out_decoder)):
         p.error('give either --out, or --out-encoder and --out-decoder')
     state, model = read_weights(a.src)
-    state = with_extras(state, a.syncbn_extras, not a.no_num_batches_tracked)
+    state = without_nbt(state, not a.no_num_batches_tracked)
     if not split:
         save(state, a.out)
         print('h5_to_pth: wrote %d entries of %s to %s' % (len(state), model, a.out))

@@ -1,19 +1,24 @@
 #!/usr/bin/python3
-"""Converts a PyTorch state_dict (.pth) of a 3D-SDN model into an sdn weights file (HDF5).
+"""Converts a PyTorch state_dict (.pth) into an sdn weights file (HDF5).
 
   pth_to_h5.py --encoder encoder_epoch_25.pth --decoder decoder_epoch_25.pth --out w.h5
       the original 3D-SDN checkpoint pair; keys get the prefixes "encoder." and "decoder."
-  pth_to_h5.py --state model.pth --out w.h5 [--model drn_d_22]
-      one state_dict (also a {'state_dict': ...} checkpoint; DataParallel's "module." prefix is removed);
+  pth_to_h5.py --state model.pth --out w.h5 [--model NAME]
+      any one torch .pth: a plain state_dict, a checkpoint dict holding one under 'state_dict' (or
+      'model_state_dict' / 'model'), DataParallel's "module." prefixes (removed), files of PyTorch 0.3/0.4
+      (values saved as Variables/Parameters; BatchNorm without num_batches_tracked);
       the textural branch's 60_net_G.pth / _E / _D (textural_netG, textural_netE, textural_netD) and
       torchvision's vgg19-dcbb9e9d.pth (vgg19, for textural.vgg_weights) are recognised by their keys
 
 The weights file has one dataset per state_dict entry (float32, or int64 for integer tensors) with an "order"
-attribute, and root attributes format="sdn-weights", format_version=1, model=<architecture>
-(read by `sdn weights import`; see src/models/weights_io.hpp). The original SynchronizedBatchNorm2d keeps
-bookkeeping buffers (_tmp_running_mean, _tmp_running_var, _running_iter) next to running_mean/running_var,
-which already hold the corrected values; they are dropped. BatchNorm layers saved by PyTorch 0.4.0 lack
-num_batches_tracked; it is added as 0. Needs torch and h5py (Debian: /usr/bin/python3).
+attribute, and root attributes format="sdn-weights", format_version=1, model=<architecture> (guessed from the
+keys, else --model, else "unknown": fine for model.init_weights with model.init_map, which does not check it).
+Normalisation, order kept:
+  - a BatchNorm layer (running_var present) without num_batches_tracked gets one (0), as PyTorch >= 0.4.1 does;
+  - a layer of the original SynchronizedBatchNorm2d (it has _running_iter) whose _tmp_running_mean/_var were
+    left out (the original's checkpoint() drops them) gets them back as running_mean/var * _running_iter,
+    the invariant its training keeps, so training can continue from the file.
+Needs torch and h5py (Debian: /usr/bin/python3).
 """
 import argparse
 import collections
@@ -26,37 +31,68 @@ import torch
 
 FORMAT = 'sdn-weights'
 FORMAT_VERSION = 1
-SYNCBN_BOOKKEEPING = ('_tmp_running_mean', '_tmp_running_var', '_running_iter')
+CHECKPOINT_KEYS = ('state_dict', 'model_state_dict', 'model')
+
+
+def as_tensor(v):
+    """A tensor from a state_dict value; PyTorch 0.3 files may hold Variables or Parameters."""
+    if isinstance(v, torch.nn.Parameter):
+        return v.data
+    if not torch.is_tensor(v) and torch.is_tensor(getattr(v, 'data', None)):
+        return v.data
+    return v if torch.is_tensor(v) else None
 
 
 def load_state(path):
     obj = torch.load(path, map_location='cpu')
-    if isinstance(obj, dict) and 'state_dict' in obj and isinstance(obj['state_dict'], dict):
-        obj = obj['state_dict']
+    if isinstance(obj, dict):
+        for key in CHECKPOINT_KEYS:
+            if isinstance(obj.get(key), dict):
+                obj = obj[key]
+                break
     if not isinstance(obj, dict):
         sys.exit('pth_to_h5: %s holds a %s, not a state_dict' % (path, type(obj).__name__))
     out = collections.OrderedDict()
     for k, v in obj.items():
-        if not torch.is_tensor(v):
-            sys.exit('pth_to_h5: %s: entry %s is a %s, not a tensor' % (path, k, type(v).__name__))
-        out[k[len('module.'):] if k.startswith('module.') else k] = v
+        t = as_tensor(v)
+        if t is None:
+            sys.exit('pth_to_h5: %s: entry %s is a %s, not a tensor (is this a state_dict?)'
+                     % (path, k, type(v).__name__))
+        out[k[len('module.'):] if k.startswith('module.') else k] = t.detach()
     return out
 
 
 def normalise(state):
-    """Drops the original SyncBN bookkeeping buffers, adds missing num_batches_tracked; keeps the order."""
+    """Adds missing num_batches_tracked and derivable SyncBN _tmp_* buffers in module order; returns the
+    state and what was added."""
     out = collections.OrderedDict()
-    dropped = 0
+    added = collections.Counter()
+    derived = ('num_batches_tracked', '_tmp_running_mean', '_tmp_running_var', '_running_iter')
     for k, v in state.items():
-        if k.rsplit('.', 1)[-1] in SYNCBN_BOOKKEEPING:
-            dropped += 1
-            continue
+        layer, _, leaf = k.rpartition('.')
+        prefix = layer + '.' if layer else ''
+        if leaf in derived and prefix + 'running_var' in state:
+            continue  # emitted with running_var, in module order
         out[k] = v
-        if k.endswith('.running_var'):
-            nbt = k[:-len('running_var')] + 'num_batches_tracked'
-            if nbt not in state:
-                out[nbt] = torch.tensor(0, dtype=torch.int64)
-    return out, dropped
+        if leaf != 'running_var':
+            continue
+        nbt = prefix + 'num_batches_tracked'
+        if nbt in state:
+            out[nbt] = state[nbt]
+        else:
+            out[nbt] = torch.tensor(0, dtype=torch.int64)
+            added['num_batches_tracked'] += 1
+        it = state.get(prefix + '_running_iter')
+        if it is None:
+            continue
+        for name, stat in (('_tmp_running_mean', 'running_mean'), ('_tmp_running_var', 'running_var')):
+            if prefix + name in state:
+                out[prefix + name] = state[prefix + name]
+            else:
+                out[prefix + name] = state[prefix + stat] * it
+                added[name] += 1
+        out[prefix + '_running_iter'] = it
+    return out, added
 
 
 def guess_model(state):
@@ -116,13 +152,12 @@ def main(argv):
         for prefix, path in (('encoder.', a.encoder), ('decoder.', a.decoder)):
             for k, v in load_state(path).items():
                 state[prefix + k] = v
-    state, dropped = normalise(state)
-    model = a.model or guess_model(state)
-    if not model:
-        p.error('cannot tell the architecture from the keys; pass --model')
+    state, added = normalise(state)
+    model = a.model or guess_model(state) or 'unknown'
     write_weights(state, model, a.out)
-    print('pth_to_h5: wrote %d entries of %s to %s (dropped %d SyncBN bookkeeping buffers)'
-          % (len(state), model, a.out, dropped))
+    notes = ', '.join('%d %s' % (n, k) for k, n in sorted(added.items()))
+    print('pth_to_h5: wrote %d entries of %s to %s%s'
+          % (len(state), model, a.out, ' (added: %s)' % notes if notes else ''))
 
 
 if __name__ == '__main__':

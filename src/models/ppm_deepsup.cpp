@@ -23,19 +23,19 @@ PpmDeepsupImpl::PpmDeepsupImpl(const PpmDeepsupOptions& options_) : options(opti
   for (int64_t scale : options.pool_scales()) {
     torch::nn::Sequential branch(torch::nn::AdaptiveAvgPool2d(torch::nn::AdaptiveAvgPool2dOptions(scale)),
                                  torch::nn::Conv2d(torch::nn::Conv2dOptions(fc, width, 1).bias(false)),
-                                 SyncBatchNorm2d(width), torch::nn::ReLU(torch::nn::ReLUOptions(/*inplace=*/true)));
+                                 original_sync_bn(width), torch::nn::ReLU(torch::nn::ReLUOptions(/*inplace=*/true)));
     ppm->push_back(branch);
     branches_.push_back(branch);
   }
   cbr_deepsup = register_module(
       "cbr_deepsup",
       torch::nn::Sequential(torch::nn::Conv2d(torch::nn::Conv2dOptions(fc / 2, fc / 4, 3).padding(1).bias(false)),
-                            SyncBatchNorm2d(fc / 4), torch::nn::ReLU(torch::nn::ReLUOptions(true))));
+                            original_sync_bn(fc / 4), torch::nn::ReLU(torch::nn::ReLUOptions(true))));
   const int64_t cat_channels = fc + static_cast<int64_t>(options.pool_scales().size()) * width;
   conv_last = register_module(
       "conv_last",
       torch::nn::Sequential(torch::nn::Conv2d(torch::nn::Conv2dOptions(cat_channels, width, 3).padding(1).bias(false)),
-                            SyncBatchNorm2d(width), torch::nn::ReLU(torch::nn::ReLUOptions(true)),
+                            original_sync_bn(width), torch::nn::ReLU(torch::nn::ReLUOptions(true)),
                             torch::nn::Dropout2d(torch::nn::Dropout2dOptions(options.dropout())),
                             torch::nn::Conv2d(torch::nn::Conv2dOptions(width, options.num_classes(), 1))));
   conv_last_deepsup = register_module("conv_last_deepsup",

@@ -18,22 +18,22 @@ BottleneckImpl::BottleneckImpl(const BottleneckOptions& o) {
   // Registration order = the original Bottleneck's, which fixes the state_dict order.
   conv1 =
       register_module("conv1", torch::nn::Conv2d(torch::nn::Conv2dOptions(o.inplanes(), o.planes(), 1).bias(false)));
-  bn1 = register_module("bn1", SyncBatchNorm2d(o.planes()));
+  bn1 = register_module("bn1", original_sync_bn(o.planes()));
   conv2 = register_module(
       "conv2",
       torch::nn::Conv2d(
           torch::nn::Conv2dOptions(o.planes(), o.planes(), 3).stride(o.stride()).padding(d).dilation(d).bias(false)));
-  bn2 = register_module("bn2", SyncBatchNorm2d(o.planes()));
+  bn2 = register_module("bn2", original_sync_bn(o.planes()));
   conv3 = register_module(
       "conv3", torch::nn::Conv2d(torch::nn::Conv2dOptions(o.planes(), o.planes() * kExpansion, 1).bias(false)));
-  bn3 = register_module("bn3", SyncBatchNorm2d(o.planes() * kExpansion));
+  bn3 = register_module("bn3", original_sync_bn(o.planes() * kExpansion));
   if (o.downsample()) {
     downsample = register_module(
         "downsample",
         torch::nn::Sequential(
             torch::nn::Conv2d(
                 torch::nn::Conv2dOptions(o.inplanes(), o.planes() * kExpansion, 1).stride(o.stride()).bias(false)),
-            SyncBatchNorm2d(o.planes() * kExpansion)));
+            original_sync_bn(o.planes() * kExpansion)));
   }
 }
 
@@ -59,11 +59,11 @@ ResnetDilatedImpl::ResnetDilatedImpl(const ResnetDilatedOptions& options_) : opt
   if (options.dilate_scale() != 8 && options.dilate_scale() != 16)
     throw UsageError("ResnetDilated: dilate_scale must be 8 or 16, got " + std::to_string(options.dilate_scale()));
   conv1 = register_module("conv1", conv3x3(3, 64, 2));
-  bn1 = register_module("bn1", SyncBatchNorm2d(64));
+  bn1 = register_module("bn1", original_sync_bn(64));
   conv2 = register_module("conv2", conv3x3(64, 64, 1));
-  bn2 = register_module("bn2", SyncBatchNorm2d(64));
+  bn2 = register_module("bn2", original_sync_bn(64));
   conv3 = register_module("conv3", conv3x3(64, 128, 1));
-  bn3 = register_module("bn3", SyncBatchNorm2d(128));
+  bn3 = register_module("bn3", original_sync_bn(128));
 
   int64_t inplanes = 128;  // the deep stem ends with 128 channels
   const int64_t planes[4] = {64, 128, 256, 512};

@@ -1,7 +1,8 @@
-// SyncBatchNorm2d: BatchNorm2d whose training statistics cover the global batch of all ranks, as the original
-// semantic branch's SynchronizedBatchNorm2d; its state_dict is exactly torch.nn.BatchNorm2d's. Ranks exchange
+// SyncBatchNorm2d: BatchNorm2d whose training statistics cover the global batch of all ranks. Two kinds of
+// running statistics, each with its original's state_dict names: torch.nn.BatchNorm2d's (EMA, momentum 0.1;
+// DRN) and the original 3D-SDN SynchronizedBatchNorm2d's (a bias-corrected cumulative average, momentum 0.001,
+// with its _tmp_running_mean/_tmp_running_var/_running_iter buffers; the ResNet-PPM model). Ranks exchange
 // sums through an injected CrossRankSum, so this layer knows nothing about MPI or NCCL (dist/ supplies one).
-// Without a CrossRankSum it is plain BatchNorm2d.
 #pragma once
 
 #include <torch/torch.h>
@@ -15,17 +16,33 @@ namespace sdn::models {
 // - every rank calls it the same number of times in the same order: forward once per SyncBatchNorm2d in layer
 //   order, backward once per layer in reverse order; use a communicator of its own so these calls never
 //   interleave with gradient all-reduces running on another thread or stream;
-// - forward tensors are float64 [2C+1], backward tensors have the activation dtype [2C]; both live on the
-//   activation's device;
+// - forward tensors are float64 [2C+1], backward tensors have the statistics dtype (float32 for float32
+//   activations) [2C]; both live on the activation's device;
 // - an empty CrossRankSum means a single process.
 using CrossRankSum = std::function<void(torch::Tensor&)>;
+
+enum class BnStatistics {
+  // torch.nn.BatchNorm2d: running = (1 - m) running + m batch (m = 0.1, unbiased variance),
+  // num_batches_tracked counts steps, training normalises with 1/sqrt(var + eps).
+  kTorch,
+  // The original SynchronizedBatchNorm2d (3D-SDN semantic/lib/nn/modules/batchnorm.py), f = 1 - m = 0.999:
+  //   _tmp_running_mean = f _tmp_running_mean + mean,  _tmp_running_var = f _tmp_running_var + unbiased var,
+  //   _running_iter = f _running_iter + 1,  running_mean/var = _tmp_running_mean/var / _running_iter,
+  // training normalises with 1/sqrt(max(biased var, eps)); num_batches_tracked stays 0 (its forward never
+  // reaches torch's counter). Eval, in both kinds: 1/sqrt(running_var + eps).
+  kOriginal,
+};
 
 struct SyncBatchNorm2dOptions {
   /* implicit */ SyncBatchNorm2dOptions(int64_t num_features) : num_features_(num_features) {}  // NOLINT
   TORCH_ARG(int64_t, num_features);
   TORCH_ARG(double, eps) = 1e-5;
-  // Weight of the newest batch in the running averages (torch's convention, not the original's 0.001).
-  TORCH_ARG(double, momentum) = 0.1;
+  TORCH_ARG(BnStatistics, statistics) = BnStatistics::kTorch;
+  // Weight of the newest batch; unset = the kind's own default (0.1 kTorch, 0.001 kOriginal).
+  TORCH_ARG(c10::optional<double>, momentum) = c10::nullopt;
+
+ public:  // TORCH_ARG leaves the section private
+  double momentum_value() const;
 };
 
 class SyncBatchNorm2dImpl : public torch::nn::Cloneable<SyncBatchNorm2dImpl> {
@@ -33,7 +50,7 @@ class SyncBatchNorm2dImpl : public torch::nn::Cloneable<SyncBatchNorm2dImpl> {
   explicit SyncBatchNorm2dImpl(const SyncBatchNorm2dOptions& options);
 
   void reset() override;
-  // weight = 1, bias = 0, running stats and the batch counter cleared.
+  // weight = 1, bias = 0, running statistics and bookkeeping at their initial values (mean 0, var 1, iter 1).
   void reset_parameters();
   torch::Tensor forward(const torch::Tensor& input);
   void pretty_print(std::ostream& stream) const override;
@@ -50,15 +67,24 @@ class SyncBatchNorm2dImpl : public torch::nn::Cloneable<SyncBatchNorm2dImpl> {
   torch::Tensor running_mean;
   torch::Tensor running_var;
   torch::Tensor num_batches_tracked;
+  // kOriginal only (undefined for kTorch): the state_dict's _tmp_running_mean, _tmp_running_var, _running_iter.
+  torch::Tensor tmp_running_mean;
+  torch::Tensor tmp_running_var;
+  torch::Tensor running_iter;
 
  private:
-  torch::Tensor forward_synchronised(const torch::Tensor& input);
+  torch::Tensor forward_train(const torch::Tensor& input);
   [[noreturn]] void throw_single_value(const torch::Tensor& input) const;
 
   CrossRankSum cross_rank_sum_;
   std::string label_ = "SyncBatchNorm2d";
 };
 TORCH_MODULE(SyncBatchNorm2d);
+
+// A layer with the original 3D-SDN SynchronizedBatchNorm2d's statistics and buffers.
+inline SyncBatchNorm2d original_sync_bn(int64_t num_features) {
+  return SyncBatchNorm2d(SyncBatchNorm2dOptions(num_features).statistics(BnStatistics::kOriginal));
+}
 
 // Installs `sum` on every SyncBatchNorm2d under `root` (an empty one switches them back to single-process).
 void set_cross_rank_sum(torch::nn::Module& root, const CrossRankSum& sum);

@@ -2,6 +2,7 @@
 #include "models/weights_io.hpp"
 
 #include <map>
+#include <regex>
 
 #include "core/error.hpp"
 #include "core/fs.hpp"
@@ -32,6 +33,16 @@ std::string problems_text(const std::string& file, const std::string& model, con
                     std::to_string(p.size()) + " problem" + (p.size() == 1 ? "" : "s") + "):";
   for (const auto& line : p) msg += "\n  - " + line;
   return msg;
+}
+
+// Copies dataset `name` of `group` into `tensor` (shapes already checked).
+void read_into(hid_t group, const std::string& name, torch::Tensor& tensor, const std::string& file) {
+  const bool integer = is_integer(tensor);
+  auto host = torch::empty(tensor.sizes(), integer ? torch::kLong : torch::kFloat);
+  auto ds = h5::open_dataset(group, name, file);
+  h5::read_all(ds, integer ? h5::native<std::int64_t>() : h5::native<float>(), host.data_ptr(), file + ": " + name);
+  torch::NoGradGuard no_grad;
+  tensor.copy_(host);
 }
 
 const char* kHint =
@@ -83,14 +94,7 @@ std::vector<std::string> state_mismatches(hid_t group, const torch::nn::Module& 
 void read_state(hid_t group, torch::nn::Module& module, const std::string& file) {
   auto problems = state_mismatches(group, module);
   if (!problems.empty()) throw Error(problems_text(file, "", problems), kHint);
-  torch::NoGradGuard no_grad;
-  for (auto& [name, tensor] : state_dict(module)) {
-    const bool integer = is_integer(tensor);
-    auto host = torch::empty(tensor.sizes(), integer ? torch::kLong : torch::kFloat);
-    auto ds = h5::open_dataset(group, name, file);
-    h5::read_all(ds, integer ? h5::native<std::int64_t>() : h5::native<float>(), host.data_ptr(), file + ": " + name);
-    tensor.copy_(host);
-  }
+  for (auto& [name, tensor] : state_dict(module)) read_into(group, name, tensor, file);
 }
 
 void export_weights(const torch::nn::Module& module, const std::string& model_name, const std::string& path) {
@@ -127,6 +131,108 @@ void import_weights(torch::nn::Module& module, const std::string& model_name, co
     problems.insert(problems.begin(), "model: the file holds '" + stored + "', not '" + model_name + "'");
   if (!problems.empty()) throw Error(problems_text(path, model_name, problems), kHint);
   read_state(file, module, path);
+}
+
+// ---- mapped import
+
+PrefixRewrite parse_prefix_rewrite(const std::string& entry) {
+  const auto eq = entry.find('=');
+  if (eq == std::string::npos)
+    throw UsageError("model.init_map: entry '" + entry + "' is not of the form from=to",
+                     "write e.g. '=encoder.' (a bare file into encoder.) or 'module.=' (drop a prefix); either side "
+                     "may be empty");
+  return {entry.substr(0, eq), entry.substr(eq + 1)};
+}
+
+std::string ImportReport::summary() const {
+  std::string s = "loaded " + std::to_string(loaded.size()) + ", left at init " + std::to_string(left_at_init.size()) +
+                  ", missing " + std::to_string(missing.size()) + ", unexpected " +
+                  std::to_string(unexpected.size()) + ", mismatched " + std::to_string(mismatched.size());
+  auto list = [&](const char* what, const std::vector<std::string>& keys) {
+    for (const auto& k : keys) s += std::string("\n  - ") + what + ": " + k;
+  };
+  list("missing", missing);
+  list("unexpected", unexpected);
+  list("mismatched", mismatched);
+  return s;
+}
+
+namespace {
+
+std::regex compile_key_regex(const std::string& pattern, const std::string& what) {
+  try {
+    return std::regex(pattern, std::regex::ECMAScript);
+  } catch (const std::regex_error& e) {
+    throw UsageError(what + ": '" + pattern + "' is not a valid regular expression (" + e.what() + ")",
+                     "use ECMAScript syntax matched against whole keys, e.g. 'encoder\\.fc\\..*'");
+  }
+}
+
+std::string rewrite_key(const std::string& key, const std::vector<PrefixRewrite>& rewrites) {
+  for (const auto& r : rewrites)
+    if (key.compare(0, r.from.size(), r.from) == 0) return r.to + key.substr(r.from.size());
+  return key;
+}
+
+}  // namespace
+
+ImportReport import_weights_mapped(torch::nn::Module& module, const std::string& path, const ImportMap& map) {
+  weights_model_name(path);  // checks that it is an sdn weights file
+  auto file = h5::open_read(path);
+  const bool has_skip = !map.skip.empty(), has_optional = !map.optional.empty();
+  const std::regex skip = compile_key_regex(has_skip ? map.skip : "$^", "model.init_skip");
+  const std::regex optional = compile_key_regex(has_optional ? map.optional : "$^", "optional keys");
+  auto skipped = [&](const std::string& key) { return has_skip && std::regex_match(key, skip); };
+
+  ImportReport report;
+  std::map<std::string, std::string> source;  // model key -> file dataset
+  std::map<std::string, bool> used;
+  for (const auto& name : dataset_names(file)) {
+    const std::string target = rewrite_key(name, map.rewrites);
+    if (skipped(name) || skipped(target)) continue;
+    const auto [it, fresh] = source.emplace(target, name);
+    if (!fresh)
+      throw Error(path + ": file keys '" + it->second + "' and '" + name + "' both map to '" + target + "'",
+                  "fix model.init_map so that every file key has its own model key");
+    used[target] = false;
+  }
+  std::vector<std::pair<std::string, torch::Tensor>> to_load;
+  for (auto& [key, tensor] : state_dict(module)) {
+    if (skipped(key)) {
+      report.left_at_init.push_back(key);
+      continue;
+    }
+    auto it = source.find(key);
+    if (it == source.end()) {
+      if (has_optional && std::regex_match(key, optional))
+        report.left_at_init.push_back(key);
+      else
+        report.missing.push_back(key + " " + shape_text(tensor.sizes()));
+      continue;
+    }
+    used[key] = true;
+    auto ds = h5::open_dataset(file, it->second, path);
+    const auto dims = as_sizes(h5::dims(ds));
+    const bool kind_ok = (h5::stored_type_class(ds) == H5T_INTEGER) == is_integer(tensor);
+    if (tensor.sizes() != torch::IntArrayRef(dims) || !kind_ok) {
+      report.mismatched.push_back(key + ": " + shape_text(dims) + (kind_ok ? "" : " (other element kind)") +
+                                  " in the file, " + shape_text(tensor.sizes()) + " in the model");
+      continue;
+    }
+    to_load.emplace_back(it->second, tensor);
+    report.loaded.push_back(key);
+  }
+  for (const auto& [target, was_used] : used) {
+    if (was_used) continue;
+    const std::string& name = source[target];
+    report.unexpected.push_back(name == target ? name : name + " -> " + target);
+  }
+  if (map.strict && !report.clean())
+    throw Error(path + " does not fit the model under model.init_map/init_skip (" + report.summary() + ")",
+                "rename file keys with model.init_map (from=to, e.g. '=encoder.'), leave keys at their init with "
+                "model.init_skip (a regex over whole keys), or convert the .pth with scripts/pth_to_h5.py");
+  for (auto& [name, tensor] : to_load) read_into(file, name, tensor, path);
+  return report;
 }
 
 }  // namespace sdn::models

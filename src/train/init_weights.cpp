@@ -6,12 +6,17 @@
 
 namespace sdn::train {
 
-void import_initial_weights(torch::nn::Module& module, const std::string& model_name, const InitConfig& init) {
-  if (init.weights.empty()) return;
-  if (!init.map.empty() || !init.skip.empty())
-    throw UsageError("model.init_map / model.init_skip: mapped imports are not in this build yet",
-                     "convert the file so its keys equal the model's (scripts/pth_to_h5.py), or leave them empty");
-  models::import_weights(module, model_name, init.weights);
+std::string import_initial_weights(torch::nn::Module& module, const std::string& model_name, const InitConfig& init) {
+  if (init.weights.empty()) return "";
+  if (init.map.empty() && init.skip.empty()) {
+    models::import_weights(module, model_name, init.weights);
+    return "model.init_weights: loaded " + init.weights;
+  }
+  models::ImportMap map;
+  for (const auto& entry : init.map) map.rewrites.push_back(models::parse_prefix_rewrite(entry));
+  map.skip = init.skip;
+  auto report = models::import_weights_mapped(module, init.weights, map);
+  return "model.init_weights: " + init.weights + ": " + report.summary();
 }
 
 }  // namespace sdn::train

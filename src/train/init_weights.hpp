@@ -10,7 +10,9 @@
 
 namespace sdn::train {
 
-// Imports `init.weights` (if set) into `module`, whose weight files carry the model name `model_name`.
-void import_initial_weights(torch::nn::Module& module, const std::string& model_name, const InitConfig& init);
+// Imports `init.weights` (if set) into `module`. Without map/skip the file must be a weights file of
+// `model_name` with exactly the module's keys; with them it is a mapped, strict import (models/weights_io.hpp):
+// every key that does not fit is named at once. Returns a one-line report ("" when nothing was imported).
+std::string import_initial_weights(torch::nn::Module& module, const std::string& model_name, const InitConfig& init);
 
 }  // namespace sdn::train

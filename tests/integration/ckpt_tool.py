@@ -10,7 +10,7 @@ import sys
 import h5py
 import numpy as np
 
-BUFFERS = ("running_mean", "running_var", "num_batches_tracked")
+BUFFERS = ("running_mean", "running_var", "num_batches_tracked", "_tmp_running_mean", "_tmp_running_var", "_running_iter")
 
 
 def datasets(f):

@@ -1,8 +1,8 @@
 // The C++ models compute what the plain-PyTorch reference (bench/semantic_reference.py, the original module
 // definitions) computes with the same weights: eval-mode log-probabilities at 1/8 (main and deep supervision)
 // and the upsampled probabilities of inference. This checks the architecture's arithmetic (dilations,
-// paddings, pooling pyramid, DRN blocks, fixed up-sampling), not only its names. Skipped when /usr/bin/python3
-// lacks torch or h5py. Tolerance: |c++ - python| <= 1e-4 (1 + max |python|).
+// paddings, pooling pyramid, DRN blocks, fixed up-sampling), not only its names. Skipped without python
+// torch/h5py (failed instead in SDN_REQUIRE_PYTHON_TESTS builds). Tolerance: |c++ - python| <= 1e-4 (1 + max |python|).
 #include <gtest/gtest.h>
 
 #include "core/h5.hpp"
@@ -38,7 +38,7 @@ void expect_close(const torch::Tensor& got, const torch::Tensor& want, const std
 }
 
 void compare_with_reference(const std::string& arch, std::vector<int64_t> input, std::array<int64_t, 2> size) {
-  if (!sdn_test::python_has_torch()) GTEST_SKIP() << "/usr/bin/python3 lacks torch or h5py";
+  SDN_REQUIRE_PYTHON_TORCH();
   auto model = sdn_test::build_model(arch, 21);
   {
     // Trained-looking BatchNorm statistics, so eval-mode normalisation is really exercised.
@@ -55,7 +55,7 @@ void compare_with_reference(const std::string& arch, std::vector<int64_t> input,
   TempFiles tmp{{temp_file("w.h5"), temp_file("x.h5"), temp_file("y.h5")}};
   sdn::models::export_weights(*model, arch, tmp.paths[0]);
   write_input(tmp.paths[1], x);
-  const std::string cmd = "/usr/bin/python3 " + sdn_test::source_dir() + "/bench/semantic_reference.py forward " +
+  const std::string cmd = sdn_test::python() + " " + sdn_test::source_dir() + "/bench/semantic_reference.py forward " +
                           arch + " --weights " + tmp.paths[0] + " --input " + tmp.paths[1] + " --output " +
                           tmp.paths[2] + " --size " + std::to_string(size[0]) + " " + std::to_string(size[1]);
   ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;

@@ -1,12 +1,10 @@
 // SyncBatchNorm2d: two threads acting as ranks (a barrier-based CrossRankSum), each with part of a batch, give
 // the outputs, input gradients, summed weight/bias gradients and running statistics of plain BatchNorm2d on
-// the full batch; the same holds for a whole DRN model. Batch-1 BatchNorm fails with a clear message.
+// the full batch (torch kind); the same holds for a whole DRN model, and for the original kind against one
+// rank with the whole batch. The original kind's bookkeeping after one step is checked by hand (against the
+// Python transcription over k steps in test_models_bn_python.cpp). Batch-1 BatchNorm fails with a clear message.
 // Tolerance: float32 activations, statistics combined in float64: |a - b| <= 1e-5 + 1e-4 |b|.
 #include <gtest/gtest.h>
-
-#include <condition_variable>
-#include <mutex>
-#include <thread>
 
 #include "core/error.hpp"
 #include "models/drn.hpp"
@@ -14,68 +12,18 @@
 #include "models/segmentation_model.hpp"
 #include "models/state_dict.hpp"
 #include "models/sync_batchnorm.hpp"
+#include "test_models_util.hpp"
 
 namespace {
 
 using sdn::models::CrossRankSum;
-
-// An all-reduce (sum) among `ranks` threads of one process.
-class ThreadAllReduce {
- public:
-  explicit ThreadAllReduce(int ranks) : ranks_(ranks) {}
-  CrossRankSum sum_fn() {
-    return [this](torch::Tensor& t) { sum(t); };
-  }
-  int calls() const { return calls_; }
-
- private:
-  void sum(torch::Tensor& t) {
-    std::unique_lock<std::mutex> lock(mu_);
-    const long generation = generation_;
-    acc_ = arrived_ == 0 ? t.clone() : acc_ + t;
-    if (++arrived_ == ranks_) {
-      result_ = acc_;
-      arrived_ = 0;
-      ++generation_;
-      ++calls_;
-      cv_.notify_all();
-    } else {
-      cv_.wait(lock, [&] { return generation_ != generation; });
-    }
-    t.copy_(result_);
-  }
-
-  int ranks_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  int arrived_ = 0;
-  long generation_ = 0;
-  int calls_ = 0;
-  torch::Tensor acc_, result_;
-};
+using sdn_test::run_ranks;
+using sdn_test::ThreadAllReduce;
 
 void expect_close(const torch::Tensor& a, const torch::Tensor& b, const std::string& what) {
   ASSERT_EQ(a.sizes(), b.sizes()) << what;
   const double err = (a - b).abs().max().item<double>();
   EXPECT_TRUE(torch::allclose(a, b, /*rtol=*/1e-4, /*atol=*/1e-5)) << what << ": max |diff| = " << err;
-}
-
-// Runs fn(rank) on `ranks` threads and rethrows the first failure.
-template <class Fn>
-void run_ranks(int ranks, Fn fn) {
-  std::vector<std::thread> threads;
-  std::vector<std::exception_ptr> errors(static_cast<size_t>(ranks));
-  for (int r = 0; r < ranks; ++r)
-    threads.emplace_back([&, r] {
-      try {
-        fn(r);
-      } catch (...) {
-        errors[static_cast<size_t>(r)] = std::current_exception();
-      }
-    });
-  for (auto& t : threads) t.join();
-  for (auto& e : errors)
-    if (e) std::rethrow_exception(e);
 }
 
 void check_split(std::vector<int64_t> split) {
@@ -240,4 +188,73 @@ TEST(SyncBatchNorm, DrnTwoRanksEqualOneRankWithTheFullBatch) {
   auto fb = full->named_buffers(), ab = ranks[0]->named_buffers();
   for (const auto& item : fb)
     if (item.value().is_floating_point()) expect_close(ab[item.key()], item.value(), item.key());
+}
+
+// The original's statistics do not depend on how the batch is split: 2 thread-ranks (1+3 samples) give the
+// outputs, input gradients, summed parameter gradients and every buffer of 1 rank with all 4 samples.
+TEST(SyncBatchNormOriginal, TwoRanksEqualOneRankOverSteps) {
+  torch::manual_seed(17);
+  const int64_t c = 3;
+  auto one = sdn::models::original_sync_bn(c);
+  sdn::models::SyncBatchNorm2d two[2] = {sdn::models::original_sync_bn(c), sdn::models::original_sync_bn(c)};
+  ThreadAllReduce comm(2);
+  for (auto& b : two) sdn::models::set_cross_rank_sum(*b, comm.sum_fn());
+  for (int step = 0; step < 3; ++step) {
+    SCOPED_TRACE("step " + std::to_string(step));
+    auto x = torch::randn({4, c, 3, 5}) * 1.5 + 0.3 * step;
+    auto g = torch::randn_like(x);
+    auto x1 = x.clone().requires_grad_(true);
+    auto y1 = one(x1);
+    (y1 * g).sum().backward();
+    std::vector<torch::Tensor> y(2), dx(2);
+    run_ranks(2, [&](int r) {
+      const int64_t begin = r == 0 ? 0 : 1, end = r == 0 ? 1 : 4;
+      auto xs = x.slice(0, begin, end).clone().requires_grad_(true);
+      y[r] = two[r](xs);
+      (y[r] * g.slice(0, begin, end)).sum().backward();
+      dx[r] = xs.grad();
+    });
+    expect_close(torch::cat(y).detach(), y1.detach(), "output");
+    expect_close(torch::cat(dx), x1.grad(), "input gradient");
+    expect_close(two[0]->weight.grad() + two[1]->weight.grad(), one->weight.grad(), "weight gradient");
+    expect_close(two[0]->bias.grad() + two[1]->bias.grad(), one->bias.grad(), "bias gradient");
+    for (auto& b : two) {
+      auto a = sdn::models::state_dict(*b), e = sdn::models::state_dict(*one);
+      for (size_t i = 2; i < a.size(); ++i)
+        if (a[i].second.is_floating_point()) expect_close(a[i].second, e[i].second, a[i].first);
+      b->weight.mutable_grad().zero_();
+      b->bias.mutable_grad().zero_();
+    }
+    one->weight.mutable_grad().zero_();
+    one->bias.mutable_grad().zero_();
+  }
+  EXPECT_EQ(one->num_batches_tracked.item<int64_t>(), 0);  // the original's forward never counts
+  EXPECT_NEAR(one->running_iter.item<double>(), 1 + 0.999 * (1 + 0.999 * (1 + 0.999)), 1e-5);
+}
+
+// The original's bookkeeping: after one step from the initial state, running = (init + batch) / 1.999.
+TEST(SyncBatchNormOriginal, FirstStepFromInit) {
+  torch::manual_seed(19);
+  auto bn = sdn::models::original_sync_bn(2);
+  auto x = torch::randn({3, 2, 4, 4}) * 2 + 1;
+  bn(x);
+  auto mean = x.mean({0, 2, 3}), var = x.var({0, 2, 3}, /*unbiased=*/true);
+  expect_close(bn->tmp_running_mean, mean, "_tmp_running_mean");
+  expect_close(bn->tmp_running_var, 0.999 + var, "_tmp_running_var");
+  expect_close(bn->running_iter, torch::full({1}, 1.999), "_running_iter");
+  expect_close(bn->running_mean, mean / 1.999, "running_mean");
+  expect_close(bn->running_var, (0.999 + var) / 1.999, "running_var");
+  // Training normalises with max(biased var, eps): a constant channel gives exactly 0, not NaN.
+  auto y = bn(torch::ones({2, 2, 3, 3}));
+  EXPECT_EQ(y.abs().max().item<double>(), 0.0);
+}
+
+TEST(SyncBatchNormOriginal, StateDictIsTheOriginals) {
+  auto bn = sdn::models::original_sync_bn(8);
+  std::vector<std::string> names;
+  for (const auto& [k, t] : sdn::models::state_dict(*bn)) names.push_back(k);
+  EXPECT_EQ(names, (std::vector<std::string>{"weight", "bias", "running_mean", "running_var", "num_batches_tracked",
+                                             "_tmp_running_mean", "_tmp_running_var", "_running_iter"}));
+  EXPECT_EQ(bn->running_iter.sizes(), torch::IntArrayRef({1}));
+  EXPECT_DOUBLE_EQ(bn->options.momentum_value(), 0.001);
 }

@@ -1,17 +1,23 @@
 // Helpers shared by the models tests: model building, buffer perturbation, bit-equality of states, temporary
-// files that clean up after themselves, and the Python (Debian PyTorch) availability probe.
+// files that clean up after themselves, thread "ranks" with an in-process all-reduce, and the Python (Debian PyTorch) availability probe with its
+// skip-or-fail rule (SDN_REQUIRE_PYTHON_TORCH).
 #pragma once
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 #include <unistd.h>
 
+#include <condition_variable>
 #include <cstdlib>
+#include <exception>
+#include <mutex>
+#include <thread>
 #include <filesystem>
 #include <string>
 #include <vector>
 
 #include "models/segmentation_model.hpp"
+#include "models/sync_batchnorm.hpp"
 #include "models/state_dict.hpp"
 
 namespace sdn_test {
@@ -62,9 +68,82 @@ inline std::string source_dir() {
   return s ? s : ".";
 }
 
+// The interpreter of the parity tests: Debian's /usr/bin/python3 (python3-torch, python3-h5py);
+// SDN_TEST_PYTHON overrides it (e.g. a missing one, to check by hand that the tests skip or fail).
+inline std::string python() {
+  const char* p = std::getenv("SDN_TEST_PYTHON");
+  return p ? p : "/usr/bin/python3";
+}
+
 inline bool python_has_torch() {
-  static const bool has = std::system("/usr/bin/python3 -c 'import torch, h5py' >/dev/null 2>&1") == 0;
+  static const bool has = std::system((python() + " -c 'import torch, h5py' >/dev/null 2>&1").c_str()) == 0;
   return has;
+}
+
+#ifndef SDN_REQUIRE_PYTHON_TESTS
+#define SDN_REQUIRE_PYTHON_TESTS 0
+#endif
+// Python-parity tests skip without torch/h5py, or fail in builds configured with SDN_REQUIRE_PYTHON_TESTS=ON
+// (CI installs python3-torch, so a parity test there must never vanish into a skip).
+#define SDN_REQUIRE_PYTHON_TORCH()                                                                        \
+  do {                                                                                                    \
+    if (!sdn_test::python_has_torch()) {                                                                  \
+      if (SDN_REQUIRE_PYTHON_TESTS) FAIL() << sdn_test::python() << " lacks torch or h5py (required here)"; \
+      GTEST_SKIP() << sdn_test::python() << " lacks torch or h5py";                                       \
+    }                                                                                                     \
+  } while (0)
+
+// An all-reduce (sum) among `ranks` threads of one process.
+class ThreadAllReduce {
+ public:
+  explicit ThreadAllReduce(int ranks) : ranks_(ranks) {}
+  sdn::models::CrossRankSum sum_fn() {
+    return [this](torch::Tensor& t) { sum(t); };
+  }
+  int calls() const { return calls_; }
+
+ private:
+  void sum(torch::Tensor& t) {
+    std::unique_lock<std::mutex> lock(mu_);
+    const long generation = generation_;
+    acc_ = arrived_ == 0 ? t.clone() : acc_ + t;
+    if (++arrived_ == ranks_) {
+      result_ = acc_;
+      arrived_ = 0;
+      ++generation_;
+      ++calls_;
+      cv_.notify_all();
+    } else {
+      cv_.wait(lock, [&] { return generation_ != generation; });
+    }
+    t.copy_(result_);
+  }
+
+  int ranks_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int arrived_ = 0;
+  long generation_ = 0;
+  int calls_ = 0;
+  torch::Tensor acc_, result_;
+};
+
+// Runs fn(rank) on `ranks` threads and rethrows the first failure.
+template <class Fn>
+void run_ranks(int ranks, Fn fn) {
+  std::vector<std::thread> threads;
+  std::vector<std::exception_ptr> errors(static_cast<size_t>(ranks));
+  for (int r = 0; r < ranks; ++r)
+    threads.emplace_back([&, r] {
+      try {
+        fn(r);
+      } catch (...) {
+        errors[static_cast<size_t>(r)] = std::current_exception();
+      }
+    });
+  for (auto& t : threads) t.join();
+  for (auto& e : errors)
+    if (e) std::rethrow_exception(e);
 }
 
 }  // namespace sdn_test

@@ -17,6 +17,8 @@ void add_semantic_options(opt::Schema<TrainConfig>& s) {
       .add("model.num_classes", "output classes (3D-SDN: 14)", [](C& c) -> auto& { return so(c).model.num_classes; },
            opt::Range{2, 256})
       .add("model.sync_bn", "synchronise BatchNorm statistics across ranks", [](C& c) -> auto& { return so(c).model.sync_bn; })
+      .add("model.encoder_weights", "HDF5 ImageNet encoder to start from (resnet50-imagenet.pth via pth_to_h5.py)",
+           [](C& c) -> auto& { return so(c).model.encoder_weights; })
       .add("optim.lr", "base learning rate", [](C& c) -> auto& { return so(c).optim.lr; }, opt::Range{0, 10})
       .add("optim.momentum", "SGD momentum", [](C& c) -> auto& { return so(c).optim.momentum; }, opt::Range{0, 1})
       .add("optim.weight_decay", "SGD weight decay", [](C& c) -> auto& { return so(c).optim.weight_decay; }, opt::Range{0, 1})

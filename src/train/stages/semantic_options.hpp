@@ -15,6 +15,7 @@ struct SemanticOptions {
     std::string arch = "resnet50dilated8_ppm_deepsup";  // or drn_d_22
     int num_classes = 14;
     bool sync_bn = true;              // BatchNorm statistics over all ranks (the original's SyncBN)
+    std::string encoder_weights;      // ImageNet encoder start (the original's resnet50-imagenet.pth, converted)
   } model;
   struct Optim {
     double lr = 0.01;                 // original: SGD lr 0.01 for encoder and decoder

@@ -4,6 +4,9 @@
 #include <cstdio>
 #include <sstream>
 
+#include <spdlog/spdlog.h>
+
+#include "core/error.hpp"
 #include "data/augment.hpp"
 #include "data/loader.hpp"
 #include "data/shard_set.hpp"
@@ -12,6 +15,7 @@
 #include "dist/mpi_session.hpp"
 #include "models/seg_metrics.hpp"
 #include "models/semantic_batch.hpp"
+#include "models/encoder_weights.hpp"
 #include "models/semantic_loss.hpp"
 #include "models/sync_batchnorm.hpp"
 #include "models/weights_io.hpp"
@@ -32,7 +36,15 @@ std::vector<models::SemanticImage> views(const std::vector<data::Sample>& sample
 SemanticStage::SemanticStage(const TrainConfig& config, const StageContext& context)
     : config_(config), options_(stage_options<SemanticOptions>(config)), device_(context.device),
       model_(models::build_semantic_model({options_.model.arch, options_.model.num_classes, config.train.seed})) {
-  import_initial_weights(*model_, options_.model.arch, config.init);
+  const std::string imported = import_initial_weights(*model_, options_.model.arch, config.init);
+  if (!imported.empty() && context.rank == 0) spdlog::info("{}", imported);
+  const auto& m = options_.model;
+  if (!m.encoder_weights.empty()) models::import_encoder_weights(*model_, m.arch, m.encoder_weights);
+  // The paper's recipe without its ImageNet start: said once per run (rank 0), since it changes the results.
+  if (m.arch == "resnet50dilated8_ppm_deepsup" && config.init.weights.empty() && m.encoder_weights.empty() &&
+      context.rank == 0)
+    spdlog::warn("model.encoder_weights is not set: the encoder starts from random weights, while the original "
+                 "fine-tunes the ImageNet ResNet-50 (resnet50-imagenet.pth, convert with scripts/pth_to_h5.py)");
   model_->to(device_);
   if (options_.model.sync_bn) models::set_cross_rank_sum(*model_, context.cross_rank_sum);
   Phase p;
@@ -166,6 +178,7 @@ StageSpec semantic_stage_spec() {
   s.add_options = add_semantic_options;
   s.validate = validate_semantic;
   s.validate_for_world = validate_semantic_for_world;
+  s.resume_neutral_keys = {"model.encoder_weights"};  // read at step 0 only, like model.init_weights
   s.make = [](const TrainConfig& c, const StageContext& ctx) -> std::unique_ptr<Stage> {
     return std::make_unique<SemanticStage>(c, ctx);
   };
