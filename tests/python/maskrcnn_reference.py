@@ -8,6 +8,9 @@ itself multimodallearning/pytorch-mask-rcnn), written from the original's defini
   maskrcnn_reference.py forward --weights W.h5 --input X.h5 --output Y.h5
       eval-mode FPN outputs P2..P6 and RPN logits/deltas of the image in X.h5 ("x", [1,3,S,S]) with the
       weights of an sdn weights file; written as datasets p2..p6, rpn_logits, rpn_bbox
+  maskrcnn_reference.py pth --out M.pth
+      a state_dict as the released torch 0.3-era files hold it (no num_batches_tracked), entry i (in order)
+      filled with i / 1000 (running_var: 1 + i / 1000), for the scripts/pth_to_h5.py import test
   maskrcnn_reference.py crop --input X.h5 --output Y.h5
       the original CPU crop_and_resize loop (crop_and_resize.c) on datasets image, boxes, box_ind, size
 """
@@ -187,7 +190,8 @@ def write_h5(path, tensors):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument('command', choices=['params', 'forward', 'crop'])
+    ap.add_argument('command', choices=['params', 'forward', 'crop', 'pth'])
+    ap.add_argument('--out')
     ap.add_argument('--classes', type=int, default=3)
     ap.add_argument('--weights')
     ap.add_argument('--input')
@@ -198,6 +202,14 @@ def main():
         m = MaskRCNN(a.classes)
         for k, v in m.state_dict().items():
             print('%s [%s]' % (k, ','.join(str(d) for d in v.shape)))
+        return 0
+    if a.command == 'pth':
+        import collections
+        state = collections.OrderedDict()
+        kept = [(k, v) for k, v in MaskRCNN(a.classes).state_dict().items() if not k.endswith('num_batches_tracked')]
+        for i, (k, v) in enumerate(kept):
+            state[k] = torch.full_like(v, (1.0 if k.endswith('running_var') else 0.0) + i / 1000.0)
+        torch.save(state, a.out)
         return 0
     if a.command == 'crop':
         t = read_h5(a.input)

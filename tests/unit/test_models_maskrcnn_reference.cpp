@@ -97,3 +97,30 @@ TEST(PythonReference, CropAndResizeAgreesWithTheOriginalLoop) {
   auto file = h5::open_read(tmp.paths[1]);
   expect_close(mr::crop_and_resize(image, boxes, ind, 7, 5), read_output(file, "crops", tmp.paths[1]), "crops");
 }
+
+TEST(PythonReference, MaskRcnnPthLoadsThroughPthToH5) {
+  if (!sdn_test::python_has_torch()) GTEST_SKIP() << "/usr/bin/python3 lacks torch or h5py";
+  // A full-size state_dict as mask_rcnn_vkitti_0100.pth / mask_rcnn_coco.pth hold it (690 entries, no
+  // num_batches_tracked), converted by scripts/pth_to_h5.py and imported strictly.
+  TempFiles tmp{{temp_file("mrcnn.pth"), temp_file("mrcnn.h5")}};
+  const std::string make = reference() + "pth --out " + tmp.paths[0];
+  ASSERT_EQ(std::system(make.c_str()), 0) << make;
+  const std::string conv = "/usr/bin/python3 " + sdn_test::source_dir() + "/scripts/pth_to_h5.py --state " +
+                           tmp.paths[0] + " --model maskrcnn --out " + tmp.paths[1] + " >/dev/null";
+  ASSERT_EQ(std::system(conv.c_str()), 0) << conv;
+  mr::MaskRcnn model(mr::MaskRcnnOptions{});
+  sdn::models::import_weights(*model, "maskrcnn", tmp.paths[1]);
+  int64_t i = 0;
+  for (const auto& [name, t] : sdn::models::state_dict(*model)) {
+    if (name.find("num_batches_tracked") != std::string::npos) {
+      EXPECT_EQ(t.item<int64_t>(), 0) << name;
+      continue;
+    }
+    const bool var = name.size() > 11 && name.substr(name.size() - 11) == "running_var";
+    const auto want = static_cast<float>((var ? 1.0 : 0.0) + static_cast<double>(i) / 1000.0);  // as Python
+    ASSERT_EQ(t.min().item<float>(), want) << name;
+    ASSERT_EQ(t.max().item<float>(), want) << name;
+    ++i;
+  }
+  EXPECT_EQ(i, 690);
+}
