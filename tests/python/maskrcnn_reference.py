@@ -8,6 +8,9 @@ itself multimodallearning/pytorch-mask-rcnn), written from the original's defini
   maskrcnn_reference.py forward --weights W.h5 --input X.h5 --output Y.h5
       eval-mode FPN outputs P2..P6 and RPN logits/deltas of the image in X.h5 ("x", [1,3,S,S]) with the
       weights of an sdn weights file; written as datasets p2..p6, rpn_logits, rpn_bbox
+  maskrcnn_reference.py heads --weights W.h5 --input X.h5 --output Y.h5
+      eval-mode proposals (proposal layer, --count of them), and the classifier (logits, deltas) and mask head
+      (masks) on them, with the original's NMS and pyramid RoIAlign transcribed
   maskrcnn_reference.py pth --out M.pth
       a state_dict as the released torch 0.3-era files hold it (no num_batches_tracked), entry i (in order)
       filled with i / 1000 (running_var: 1 + i / 1000), for the scripts/pth_to_h5.py import test
@@ -135,6 +138,79 @@ class Mask(nn.Module):
         self.conv5 = nn.Conv2d(256, classes, 1)
 
 
+def classifier_forward(c, x):
+    x = F.relu(c.bn1(c.conv1(x)))
+    x = F.relu(c.bn2(c.conv2(x))).view(-1, 1024)
+    return c.linear_class(x), c.linear_bbox(x).view(x.size(0), -1, 4)
+
+
+def mask_forward(m, x):
+    pad = SamePad2d(3, 1)
+    for conv, norm in ((m.conv1, m.bn1), (m.conv2, m.bn2), (m.conv3, m.bn3), (m.conv4, m.bn4)):
+        x = F.relu(norm(conv(pad(x))))
+    return torch.sigmoid(m.conv5(F.relu(m.deconv(x))))
+
+
+def generate_anchors(size, scales=(32, 64, 128, 256, 512), ratios=(0.5, 1, 2), strides=(4, 8, 16, 32, 64)):
+    out = []
+    for scale, stride in zip(scales, strides):
+        n = int(math.ceil(size / stride))
+        for y in range(n):
+            for x in range(n):
+                for r in ratios:
+                    h, w = scale / math.sqrt(r), scale * math.sqrt(r)
+                    out.append([y * stride - h / 2, x * stride - w / 2, y * stride + h / 2, x * stride + w / 2])
+    return torch.tensor(out, dtype=torch.float64).float()
+
+
+def nms(boxes, scores, thr):
+    """nms_kernel.cu: +1 pixel areas, suppression when IoU > thr, greedy in descending score order; float32
+    arithmetic in devIoU's order."""
+    order = scores.sort(descending=True)[1]
+    b = boxes[order].float()
+    n = b.size(0)
+    removed = torch.zeros(n, dtype=torch.bool)
+    keep = []
+    one = torch.tensor(1.0)
+    for i in range(n):
+        if removed[i]:
+            continue
+        keep.append(int(order[i]))
+        top, left = torch.max(b[i, 0], b[:, 0]), torch.max(b[i, 1], b[:, 1])
+        bottom, right = torch.min(b[i, 2], b[:, 2]), torch.min(b[i, 3], b[:, 3])
+        inter = (bottom - top + one).clamp(min=0) * (right - left + one).clamp(min=0)
+        sa = (b[i, 2] - b[i, 0] + one) * (b[i, 3] - b[i, 1] + one)
+        sb = (b[:, 2] - b[:, 0] + one) * (b[:, 3] - b[:, 1] + one)
+        over = inter / (sa + sb - inter) > thr
+        over[:i + 1] = False
+        removed |= over
+    return torch.tensor(keep, dtype=torch.long)
+
+
+def proposal_layer(probs, deltas, anchors, count, size, limit=6000, thr=0.7):
+    scores = probs[:, 1]
+    deltas = deltas * torch.tensor([[0.1, 0.1, 0.2, 0.2]])
+    scores, order = scores.sort(descending=True)
+    order, scores = order[:min(limit, anchors.size(0))], scores[:min(limit, anchors.size(0))]
+    a, d = anchors[order], deltas[order]
+    h, w = a[:, 2] - a[:, 0], a[:, 3] - a[:, 1]
+    cy, cx = a[:, 0] + 0.5 * h + d[:, 0] * h, a[:, 1] + 0.5 * w + d[:, 1] * w
+    h, w = h * torch.exp(d[:, 2]), w * torch.exp(d[:, 3])
+    y1, x1 = cy - 0.5 * h, cx - 0.5 * w
+    boxes = torch.stack([y1, x1, y1 + h, x1 + w], 1).clamp(0, size)
+    keep = nms(boxes, scores, thr)[:count]
+    return boxes[keep] / size
+
+
+def pyramid_roi_align(feats, boxes, pool, size):
+    h, w = boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]
+    level = (4 + torch.log2(torch.sqrt(h * w) / (224.0 / math.sqrt(size * size)))).round().int().clamp(2, 5)
+    out = torch.zeros(boxes.size(0), feats[0].size(1), pool, pool)
+    for i in range(boxes.size(0)):
+        out[i] = crop_and_resize(feats[int(level[i]) - 2], boxes[i:i + 1], [0], pool, pool)[0]
+    return out
+
+
 class MaskRCNN(nn.Module):
     def __init__(self, classes=3):
         super().__init__()
@@ -190,8 +266,9 @@ def write_h5(path, tensors):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument('command', choices=['params', 'forward', 'crop', 'pth'])
+    ap.add_argument('command', choices=['params', 'forward', 'heads', 'crop', 'pth'])
     ap.add_argument('--out')
+    ap.add_argument('--count', type=int, default=1000, help='heads: post-NMS proposals')
     ap.add_argument('--classes', type=int, default=3)
     ap.add_argument('--weights')
     ap.add_argument('--input')
@@ -221,6 +298,17 @@ def main():
     w = read_h5(a.weights)
     m.load_state_dict({k: w[k].to(v.dtype) for k, v in m.state_dict().items()})
     m.eval()
+    if a.command == 'heads':
+        x = read_h5(a.input)['x'].float()
+        ps = m.fpn(x)
+        logits, bbox = zip(*[m.rpn(p) for p in ps])
+        probs = torch.cat(logits, 1)[0].softmax(1)
+        size = x.size(2)
+        rois = proposal_layer(probs, torch.cat(bbox, 1)[0], generate_anchors(size), a.count, size)
+        cl, cb = classifier_forward(m.classifier, pyramid_roi_align(ps[:4], rois, 7, size))
+        masks = mask_forward(m.mask, pyramid_roi_align(ps[:4], rois, 14, size))
+        write_h5(a.output, {'rois': rois, 'class_logits': cl, 'class_deltas': cb, 'masks': masks})
+        return 0
     x = read_h5(a.input)['x'].float()
     ps = m.fpn(x)
     logits, bbox = zip(*[m.rpn(p) for p in ps])

@@ -1,12 +1,15 @@
 // The C++ Mask R-CNN computes what the plain-PyTorch transcription of the original modules
 // (tests/python/maskrcnn_reference.py) computes with the same weights: P2..P6 of the FPN and the RPN logits and
 // deltas on a 64 x 64 image (this checks Caffe strides, SAME padding, the top-down path, P6 and the RPN's NHWC
-// flattening), and crop_and_resize against a loop-for-loop transcription of crop_and_resize.c. Skipped when
-// /usr/bin/python3 lacks torch or h5py. Tolerance: |c++ - python| <= 1e-4 (1 + max |python|).
+// flattening), the proposal layer (NMS) and both heads (pyramid RoIAlign) on 256 x 256, crop_and_resize against
+// a loop-for-loop transcription of crop_and_resize.c, and loading a released-style .pth through
+// scripts/pth_to_h5.py. Skipped when /usr/bin/python3 lacks torch or h5py. Tolerance: |c++ - python| <= 1e-4 (1 + max |python|).
 #include <gtest/gtest.h>
 
 #include "core/h5.hpp"
 #include "models/maskrcnn/crop_and_resize.hpp"
+#include "models/maskrcnn/frozen_batchnorm.hpp"
+#include "models/maskrcnn/roi_align.hpp"
 #include "models/maskrcnn/mask_rcnn.hpp"
 #include "models/weights_io.hpp"
 #include "test_models_util.hpp"
@@ -123,4 +126,52 @@ TEST(PythonReference, MaskRcnnPthLoadsThroughPthToH5) {
     ++i;
   }
   EXPECT_EQ(i, 690);
+}
+
+TEST(PythonReference, MaskRcnnProposalsAndHeadsAgree) {
+  if (!sdn_test::python_has_torch()) GTEST_SKIP() << "/usr/bin/python3 lacks torch or h5py";
+  // 256 x 256 so that proposals spread over P2..P4; 24 proposals keep the mask head cheap.
+  mr::MaskRcnnOptions o;
+  o.image_max_dim = 256;
+  o.post_nms_rois_inference = 24;
+  mr::MaskRcnn model(o);
+  {
+    // Trained-looking BN affine values keep the untrained activations in range (see the training test).
+    torch::NoGradGuard no_grad;
+    for (const auto& item : model->named_modules()) {
+      auto* bn = dynamic_cast<mr::FrozenBatchNorm2dImpl*>(item.value().get());
+      if (!bn) continue;
+      bn->weight.uniform_(0.1, 0.3);
+      bn->bias.uniform_(-0.1, 0.1);
+      bn->running_var.uniform_(0.5, 1.5);
+    }
+    model->fpn->C1[1]->as<mr::FrozenBatchNorm2dImpl>()->weight.fill_(0.02);
+    // Spread the RPN's deltas so that NMS has work to do; unsaturated scores, so that no two tie (the order of
+    // tied scores is unspecified in the original and in the transcription).
+    model->rpn->conv_bbox->weight.mul_(5);
+    model->rpn->conv_class->weight.mul_(0.01);
+  }
+  torch::manual_seed(31);
+  auto x = torch::randn({1, 3, 256, 256}) * 50;
+  TempFiles tmp{{temp_file("hw.h5"), temp_file("hx.h5"), temp_file("hy.h5")}};
+  sdn::models::export_weights(*model, "maskrcnn", tmp.paths[0]);
+  write_tensors(tmp.paths[1], {{"x", x}});
+  const std::string cmd = reference() + "heads --count 24 --weights " + tmp.paths[0] + " --input " + tmp.paths[1] +
+                          " --output " + tmp.paths[2];
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  torch::NoGradGuard no_grad;
+  auto levels = model->fpn->forward(x);
+  auto rpn = mr::rpn_over_levels(model->rpn, levels);
+  auto rois = mr::proposal_layer(rpn.probs[0].select(1, 1), rpn.deltas[0], model->anchors(torch::kCPU), 24, o);
+  auto file = h5::open_read(tmp.paths[2]);
+  auto want_rois = read_output(file, "rois", tmp.paths[2]);
+  expect_close(rois, want_rois, "proposals");
+  auto levels_used = std::get<0>(at::_unique(mr::roi_levels(rois, 256)));
+  EXPECT_GE(levels_used.numel(), 2) << "the proposals should exercise more than one pyramid level";
+  std::vector<torch::Tensor> p2to5(levels.begin(), levels.begin() + 4);
+  auto ind = torch::zeros({rois.size(0)}, torch::kLong);
+  auto cls = model->classifier->forward(p2to5, rois, ind);
+  expect_close(cls.logits, read_output(file, "class_logits", tmp.paths[2]), "classifier logits");
+  expect_close(cls.deltas, read_output(file, "class_deltas", tmp.paths[2]), "classifier deltas");
+  expect_close(model->mask->forward(p2to5, rois, ind), read_output(file, "masks", tmp.paths[2]), "masks");
 }
