@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""Converts a PyTorch state_dict (.pth) of a 3D-SDN semantic model into an sdn weights file (HDF5).
+"""Converts a PyTorch state_dict (.pth) of a 3D-SDN model (semantic, or the geometric branch's Mask R-CNN:
+mask_rcnn_vkitti_0100.pth, mask_rcnn_coco.pth, recognised as "maskrcnn") into an sdn weights file (HDF5).
 
   pth_to_h5.py --encoder encoder_epoch_25.pth --decoder decoder_epoch_25.pth --out w.h5
       the original 3D-SDN checkpoint pair; keys get the prefixes "encoder." and "decoder."
@@ -63,6 +64,8 @@ def guess_model(state):
         return 'resnet50dilated8_ppm_deepsup'
     if keys and all(k.startswith(('base.', 'seg.', 'up.')) for k in keys):
         return 'drn_d_22'
+    if keys and all(k.startswith(('fpn.', 'rpn.', 'classifier.', 'mask.')) for k in keys):
+        return 'maskrcnn'  # mask_rcnn_vkitti_*.pth / mask_rcnn_coco.pth of the geometric branch
     return None
 
 

@@ -305,8 +305,10 @@ def main():
         probs = torch.cat(logits, 1)[0].softmax(1)
         size = x.size(2)
         rois = proposal_layer(probs, torch.cat(bbox, 1)[0], generate_anchors(size), a.count, size)
-        cl, cb = classifier_forward(m.classifier, pyramid_roi_align(ps[:4], rois, 7, size))
-        masks = mask_forward(m.mask, pyramid_roi_align(ps[:4], rois, 14, size))
+        # the heads also run on the input's extra_rois (boxes of chosen sizes, so that every level is used)
+        head_rois = torch.cat([rois, read_h5(a.input)['extra_rois'].float()])
+        cl, cb = classifier_forward(m.classifier, pyramid_roi_align(ps[:4], head_rois, 7, size))
+        masks = mask_forward(m.mask, pyramid_roi_align(ps[:4], head_rois, 14, size))
         write_h5(a.output, {'rois': rois, 'class_logits': cl, 'class_deltas': cb, 'masks': masks})
         return 0
     x = read_h5(a.input)['x'].float()

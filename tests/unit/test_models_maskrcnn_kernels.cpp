@@ -38,8 +38,8 @@ TEST(MaskRcnnNms, PlusOnePixelIouAndStrictThreshold) {
   for (const auto& dev : devices()) {
     // A (0,0,9,9): +1 area 100. B (0,0,9,8): 90, IoU 0.9. F (0,0,9,4): 50, IoU exactly 0.5 with A.
     // C is far away; D duplicates A with a lower score.
-    auto boxes = torch::tensor({0.f, 0.f, 9.f, 9.f, 0.f, 0.f, 9.f, 8.f, 20.f, 20.f, 29.f, 29.f, 0.f, 0.f, 9.f, 9.f,
-                                0.f, 0.f, 9.f, 4.f})
+    auto boxes = torch::tensor({0.f,  0.f,  9.f, 9.f, 0.f, 0.f, 9.f, 8.f, 20.f, 20.f,
+                                29.f, 29.f, 0.f, 0.f, 9.f, 9.f, 0.f, 0.f, 9.f,  4.f})
                      .view({5, 4})
                      .to(dev);
     auto scores = torch::tensor({0.9f, 0.8f, 0.7f, 0.6f, 0.5f}).to(dev);
@@ -86,7 +86,8 @@ TEST(MaskRcnnCropAndResize, HandCases) {
 TEST(MaskRcnnCropAndResize, GradientReachesTheFeaturesOnly) {
   for (const auto& dev : devices()) {
     auto img = grid_image(dev).requires_grad_(true);
-    auto boxes = torch::tensor({0.f, 0.f, 1.f, 1.f, 0.25f, 0.25f, 0.25f, 0.25f}).view({2, 4}).to(dev).requires_grad_(true);
+    auto boxes =
+        torch::tensor({0.f, 0.f, 1.f, 1.f, 0.25f, 0.25f, 0.25f, 0.25f}).view({2, 4}).to(dev).requires_grad_(true);
     auto ind = torch::tensor({0, 1}, torch::kLong).to(dev);
     auto out = mr::crop_and_resize(img, boxes, ind, 3, 3);
     // The second box (size 3 at one point) samples (0.5, 0.5) nine times.

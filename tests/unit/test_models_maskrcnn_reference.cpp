@@ -3,14 +3,15 @@
 // deltas on a 64 x 64 image (this checks Caffe strides, SAME padding, the top-down path, P6 and the RPN's NHWC
 // flattening), the proposal layer (NMS) and both heads (pyramid RoIAlign) on 256 x 256, crop_and_resize against
 // a loop-for-loop transcription of crop_and_resize.c, and loading a released-style .pth through
-// scripts/pth_to_h5.py. Skipped when /usr/bin/python3 lacks torch or h5py. Tolerance: |c++ - python| <= 1e-4 (1 + max |python|).
+// scripts/pth_to_h5.py. Skipped when /usr/bin/python3 lacks torch or h5py.
+// Tolerance: |c++ - python| <= 1e-4 (1 + max |python|).
 #include <gtest/gtest.h>
 
 #include "core/h5.hpp"
 #include "models/maskrcnn/crop_and_resize.hpp"
 #include "models/maskrcnn/frozen_batchnorm.hpp"
-#include "models/maskrcnn/roi_align.hpp"
 #include "models/maskrcnn/mask_rcnn.hpp"
+#include "models/maskrcnn/roi_align.hpp"
 #include "models/weights_io.hpp"
 #include "test_models_util.hpp"
 
@@ -46,7 +47,9 @@ void expect_close(const torch::Tensor& got, const torch::Tensor& want, const std
   EXPECT_LE(err, 1e-4 * scale) << what << ": max |diff| " << err << ", max |python| " << scale - 1.0;
 }
 
-std::string reference() { return "/usr/bin/python3 " + sdn_test::source_dir() + "/tests/python/maskrcnn_reference.py "; }
+std::string reference() {
+  return "/usr/bin/python3 " + sdn_test::source_dir() + "/tests/python/maskrcnn_reference.py ";
+}
 
 }  // namespace
 
@@ -71,8 +74,8 @@ TEST(PythonReference, MaskRcnnFpnAndRpnAgree) {
   TempFiles tmp{{temp_file("mw.h5"), temp_file("mx.h5"), temp_file("my.h5")}};
   sdn::models::export_weights(*model, "maskrcnn", tmp.paths[0]);
   write_tensors(tmp.paths[1], {{"x", x}});
-  const std::string cmd = reference() + "forward --weights " + tmp.paths[0] + " --input " + tmp.paths[1] +
-                          " --output " + tmp.paths[2];
+  const std::string cmd =
+      reference() + "forward --weights " + tmp.paths[0] + " --input " + tmp.paths[1] + " --output " + tmp.paths[2];
   ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
   torch::NoGradGuard no_grad;
   auto levels = model->fpn->forward(x);
@@ -89,8 +92,8 @@ TEST(PythonReference, CropAndResizeAgreesWithTheOriginalLoop) {
   torch::manual_seed(5);
   auto image = torch::randn({2, 3, 9, 13});
   // Boxes inside, across and outside the image, flipped and degenerate ones.
-  auto boxes = torch::tensor({0.1f, 0.2f, 0.8f, 0.9f, -0.3f, 0.5f, 0.6f, 1.4f, 0.9f, 0.9f, 0.1f, 0.2f, 0.5f, 0.5f,
-                              0.5f, 0.5f, 1.2f, -0.5f, 1.5f, 0.0f, 0.0f, 0.0f, 1.0f, 1.0f})
+  auto boxes = torch::tensor({0.1f, 0.2f, 0.8f, 0.9f, -0.3f, 0.5f,  0.6f, 1.4f, 0.9f, 0.9f, 0.1f, 0.2f,
+                              0.5f, 0.5f, 0.5f, 0.5f, 1.2f,  -0.5f, 1.5f, 0.0f, 0.0f, 0.0f, 1.0f, 1.0f})
                    .view({6, 4});
   auto ind = torch::tensor({0, 1, 1, 0, 1, 0}, torch::kLong);
   TempFiles tmp{{temp_file("cx.h5"), temp_file("cy.h5")}};
@@ -104,12 +107,13 @@ TEST(PythonReference, CropAndResizeAgreesWithTheOriginalLoop) {
 TEST(PythonReference, MaskRcnnPthLoadsThroughPthToH5) {
   if (!sdn_test::python_has_torch()) GTEST_SKIP() << "/usr/bin/python3 lacks torch or h5py";
   // A full-size state_dict as mask_rcnn_vkitti_0100.pth / mask_rcnn_coco.pth hold it (690 entries, no
-  // num_batches_tracked), converted by scripts/pth_to_h5.py and imported strictly.
+  // num_batches_tracked), converted by scripts/pth_to_h5.py (which recognises the model by its keys) and
+  // imported strictly.
   TempFiles tmp{{temp_file("mrcnn.pth"), temp_file("mrcnn.h5")}};
   const std::string make = reference() + "pth --out " + tmp.paths[0];
   ASSERT_EQ(std::system(make.c_str()), 0) << make;
   const std::string conv = "/usr/bin/python3 " + sdn_test::source_dir() + "/scripts/pth_to_h5.py --state " +
-                           tmp.paths[0] + " --model maskrcnn --out " + tmp.paths[1] + " >/dev/null";
+                           tmp.paths[0] + " --out " + tmp.paths[1] + " >/dev/null";
   ASSERT_EQ(std::system(conv.c_str()), 0) << conv;
   mr::MaskRcnn model(mr::MaskRcnnOptions{});
   sdn::models::import_weights(*model, "maskrcnn", tmp.paths[1]);
@@ -135,6 +139,7 @@ TEST(PythonReference, MaskRcnnProposalsAndHeadsAgree) {
   o.image_max_dim = 256;
   o.post_nms_rois_inference = 24;
   mr::MaskRcnn model(o);
+  torch::manual_seed(31);
   {
     // Trained-looking BN affine values keep the untrained activations in range (see the training test).
     torch::NoGradGuard no_grad;
@@ -151,11 +156,12 @@ TEST(PythonReference, MaskRcnnProposalsAndHeadsAgree) {
     model->rpn->conv_bbox->weight.mul_(5);
     model->rpn->conv_class->weight.mul_(0.01);
   }
-  torch::manual_seed(31);
   auto x = torch::randn({1, 3, 256, 256}) * 50;
+  // Boxes of 230, 115 and 26 px (P4, P3, P2) join the proposals in the heads.
+  auto extra = torch::tensor({0.0f, 0.0f, 0.9f, 0.9f, 0.1f, 0.1f, 0.55f, 0.55f, 0.2f, 0.3f, 0.3f, 0.4f}).view({3, 4});
   TempFiles tmp{{temp_file("hw.h5"), temp_file("hx.h5"), temp_file("hy.h5")}};
   sdn::models::export_weights(*model, "maskrcnn", tmp.paths[0]);
-  write_tensors(tmp.paths[1], {{"x", x}});
+  write_tensors(tmp.paths[1], {{"x", x}, {"extra_rois", extra}});
   const std::string cmd = reference() + "heads --count 24 --weights " + tmp.paths[0] + " --input " + tmp.paths[1] +
                           " --output " + tmp.paths[2];
   ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
@@ -166,12 +172,13 @@ TEST(PythonReference, MaskRcnnProposalsAndHeadsAgree) {
   auto file = h5::open_read(tmp.paths[2]);
   auto want_rois = read_output(file, "rois", tmp.paths[2]);
   expect_close(rois, want_rois, "proposals");
-  auto levels_used = std::get<0>(at::_unique(mr::roi_levels(rois, 256)));
-  EXPECT_GE(levels_used.numel(), 2) << "the proposals should exercise more than one pyramid level";
+  auto head_rois = torch::cat({rois, extra});
+  auto levels_used = std::get<0>(at::_unique(mr::roi_levels(head_rois, 256)));
+  EXPECT_EQ(levels_used.numel(), 3) << "the heads should crop from P2, P3 and P4";
   std::vector<torch::Tensor> p2to5(levels.begin(), levels.begin() + 4);
-  auto ind = torch::zeros({rois.size(0)}, torch::kLong);
-  auto cls = model->classifier->forward(p2to5, rois, ind);
+  auto ind = torch::zeros({head_rois.size(0)}, torch::kLong);
+  auto cls = model->classifier->forward(p2to5, head_rois, ind);
   expect_close(cls.logits, read_output(file, "class_logits", tmp.paths[2]), "classifier logits");
   expect_close(cls.deltas, read_output(file, "class_deltas", tmp.paths[2]), "classifier deltas");
-  expect_close(model->mask->forward(p2to5, rois, ind), read_output(file, "masks", tmp.paths[2]), "masks");
+  expect_close(model->mask->forward(p2to5, head_rois, ind), read_output(file, "masks", tmp.paths[2]), "masks");
 }

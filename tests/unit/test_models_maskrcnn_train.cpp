@@ -28,7 +28,7 @@ mr::MaskRcnnOptions tiny() {
   o.pre_nms_limit = 2000;  // every anchor: an untrained RPN still proposes boxes near the GT
   o.post_nms_rois_training = 200;
   o.post_nms_rois_inference = 30;
-  o.train_rois_per_image = 12;  // 3 positives, 6 negatives
+  o.train_rois_per_image = 12;     // 3 positives, 6 negatives
   o.detection_min_confidence = 0;  // 0 switches the confidence filter off, as in the original
   o.detection_max_instances = 10;
   o.seed = 7;
@@ -53,10 +53,10 @@ struct Frame {
 
 Frame synthetic_frame() {
   Frame f;
-  f.paint(10, 8, 30, 38, 2, 3, 250);    // car, 600 px
-  f.paint(20, 50, 44, 74, 12, 1, 10);   // van, 576 px
-  f.paint(0, 40, 8, 48, 11, 5, 60);     // truck, dropped
-  f.paint(40, 0, 45, 8, 2, 9, 200);     // car of 40 px, dropped
+  f.paint(10, 8, 30, 38, 2, 3, 250);   // car, 600 px
+  f.paint(20, 50, 44, 74, 12, 1, 10);  // van, 576 px
+  f.paint(0, 40, 8, 48, 11, 5, 60);    // truck, dropped
+  f.paint(40, 0, 45, 8, 2, 9, 200);    // car of 40 px, dropped
   return f;
 }
 
@@ -87,7 +87,7 @@ TEST(MaskRcnnData, VehicleInstancesBoxesAndMiniMasks) {
   EXPECT_TRUE(torch::equal(boxes, torch::tensor({10, 8, 30, 38, 20, 50, 44, 74}, torch::kLong).view({2, 4})));
   // A 51-pixel instance is kept, a 50-pixel one is not ("> 50").
   Frame t;
-  t.paint(0, 0, 3, 17, 2, 1, 0);  // 51
+  t.paint(0, 0, 3, 17, 2, 1, 0);     // 51
   t.paint(10, 0, 15, 10, 12, 2, 0);  // 50
   EXPECT_EQ(mr::extract_vehicle_instances(t.classes, t.instance, t.w, t.h, 50).class_ids.size(0), 1);
   // Mini masks: a rectangle fills its box; an L shape keeps its hole at 56 x 56.
@@ -118,7 +118,7 @@ TEST(MaskRcnnData, ResizePadAndMean) {
   auto f = synthetic_frame();
   auto img = mr::mold_image(f.rgb, q, o);
   ASSERT_EQ(img.sizes(), torch::IntArrayRef({3, 64, 64}));
-  EXPECT_NEAR(img[0][0][0].item<float>(), -123.7f, 1e-4);  // padding is 0 - mean
+  EXPECT_NEAR(img[0][0][0].item<float>(), -123.7f, 1e-4);           // padding is 0 - mean
   EXPECT_NEAR(img[2][30][2].item<float>(), 128.0f - 103.9f, 1e-3);  // grey road
   auto masks = mr::mold_masks(mr::extract_vehicle_instances(f.classes, f.instance, f.w, f.h).masks, q, o);
   EXPECT_EQ(masks.sizes(), torch::IntArrayRef({2, 64, 64}));
@@ -165,7 +165,7 @@ TEST(MaskRcnnTargets, DetectionTargetsRatioMasksAndSeed) {
   auto proposals = torch::tensor(p).view({30, 4});
   auto gen = sdn::models::init::make_generator(3);
   auto t = mr::detection_targets(proposals, torch::tensor({2}, torch::kLong), gt, mini, o, gen);
-  EXPECT_EQ(t.positives, 3);  // int(12 * 0.33)
+  EXPECT_EQ(t.positives, 3);         // int(12 * 0.33)
   ASSERT_EQ(t.rois.size(0), 3 + 6);  // int(3 / 0.33 - 3) negatives
   EXPECT_TRUE(torch::equal(t.class_ids, torch::tensor({2, 2, 2, 0, 0, 0, 0, 0, 0}, torch::kLong)));
   EXPECT_EQ(t.masks.sizes(), torch::IntArrayRef({9, 28, 28}));
@@ -264,5 +264,4 @@ TEST(MaskRcnnModel, TrainingForwardSgdAndDetections) {
   }
   EXPECT_LT(totals.back(), totals.front()) << "totals " << totals.front() << " -> " << totals.back();
   EXPECT_TRUE(torch::equal(model->fpn->C1[1]->as<mr::FrozenBatchNorm2dImpl>()->weight, bn_before));
-
 }

@@ -52,8 +52,8 @@ torch::Tensor crop_and_resize(const torch::Tensor& image, const torch::Tensor& b
     auto ys = sample_axis(b.select(1, 0), b.select(1, 2), h, crop_h);
     auto xs = sample_axis(b.select(1, 1), b.select(1, 3), w, crop_w);
     auto base = (ind * (h * w)).view({n, 1, 1});
-    auto row = [&](const torch::Tensor& y) { return y.unsqueeze(2) * w; };    // [N, ch, 1]
-    auto col = [&](const torch::Tensor& x) { return x.unsqueeze(1); };        // [N, 1, cw]
+    auto row = [&](const torch::Tensor& y) { return y.unsqueeze(2) * w; };  // [N, ch, 1]
+    auto col = [&](const torch::Tensor& x) { return x.unsqueeze(1); };      // [N, 1, cw]
     auto ly = ys.lerp.unsqueeze(2), lx = xs.lerp.unsqueeze(1);
     index[0] = base + row(ys.lo) + col(xs.lo);  // top-left
     index[1] = base + row(ys.lo) + col(xs.hi);  // top-right

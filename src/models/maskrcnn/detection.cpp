@@ -51,20 +51,20 @@ torch::Tensor unmold_mask(const torch::Tensor& mask, std::array<int64_t, 4> box,
   // imresize converts float input to bytes by stretching [min, max] to [0, 255] (a constant mask becomes 0).
   const float lo = m.min().item<float>(), hi = m.max().item<float>();
   m = (m - lo) / (hi > lo ? hi - lo : 1.0f);
-  auto r = torch::nn::functional::interpolate(
-               m.view({1, 1, m.size(0), m.size(1)}),
-               torch::nn::functional::InterpolateFuncOptions()
-                   .size(std::vector<int64_t>{bh, bw})
-                   .mode(torch::kBilinear)
-                   .align_corners(false)
-                   .antialias(bh < m.size(0) || bw < m.size(1)))
+  auto r = torch::nn::functional::interpolate(m.view({1, 1, m.size(0), m.size(1)}),
+                                              torch::nn::functional::InterpolateFuncOptions()
+                                                  .size(std::vector<int64_t>{bh, bw})
+                                                  .mode(torch::kBilinear)
+                                                  .align_corners(false)
+                                                  .antialias(bh < m.size(0) || bw < m.size(1)))
                .view({bh, bw});
   auto bin = (r >= 0.5).to(torch::kUInt8);
   // Paste the part of the box inside the frame (the original's numpy slice assignment).
   const int64_t y0 = std::max<int64_t>(box[0], 0), x0 = std::max<int64_t>(box[1], 0);
   const int64_t y1 = std::min<int64_t>(box[2], height), x1 = std::min<int64_t>(box[3], width);
   if (y1 > y0 && x1 > x0)
-    full.slice(0, y0, y1).slice(1, x0, x1).copy_(bin.slice(0, y0 - box[0], y1 - box[0]).slice(1, x0 - box[1], x1 - box[1]));
+    full.slice(0, y0, y1).slice(1, x0, x1).copy_(
+        bin.slice(0, y0 - box[0], y1 - box[0]).slice(1, x0 - box[1], x1 - box[1]));
   return full;
 }
 
@@ -80,7 +80,8 @@ FrameDetections unmold_detections(const Detections& d, const ImageWindow& w) {
                    .view({1, 4});
   // astype(np.int32) truncates toward zero.
   auto frame_boxes = ((boxes - shift) * scale).trunc().to(torch::kInt);
-  auto area = (frame_boxes.select(1, 2) - frame_boxes.select(1, 0)) * (frame_boxes.select(1, 3) - frame_boxes.select(1, 1));
+  auto area =
+      (frame_boxes.select(1, 2) - frame_boxes.select(1, 0)) * (frame_boxes.select(1, 3) - frame_boxes.select(1, 1));
   auto keep = (area > 0).nonzero().select(1, 0);
   FrameDetections out;
   out.boxes = frame_boxes.index_select(0, keep);
@@ -90,7 +91,8 @@ FrameDetections unmold_detections(const Detections& d, const ImageWindow& w) {
   auto masks = d.masks.defined() ? d.masks.to(torch::kCPU).index_select(0, keep) : torch::Tensor();
   auto acc = out.boxes.accessor<int, 2>();
   for (int64_t i = 0; masks.defined() && i < keep.size(0); ++i)
-    out.masks[i].copy_(unmold_mask(masks[i], {acc[i][0], acc[i][1], acc[i][2], acc[i][3]}, w.frame_height, w.frame_width));
+    out.masks[i].copy_(
+        unmold_mask(masks[i], {acc[i][0], acc[i][1], acc[i][2], acc[i][3]}, w.frame_height, w.frame_width));
   return out;
 }
 

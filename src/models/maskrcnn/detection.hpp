@@ -28,7 +28,7 @@ Detections refine_detections(const torch::Tensor& rois, const torch::Tensor& pro
 
 // Where a frame sits in the padded square (from mold_image, image_prep.hpp).
 struct ImageWindow {
-  std::array<int64_t, 4> window{};  // (y1, x1, y2, x2) of the resized frame in the square, y2/x2 exclusive
+  std::array<int64_t, 4> window{};            // (y1, x1, y2, x2) of the resized frame in the square, y2/x2 exclusive
   int64_t frame_height = 0, frame_width = 0;  // the original frame
 };
 

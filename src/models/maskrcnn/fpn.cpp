@@ -11,9 +11,7 @@ torch::nn::Sequential same_conv3x3(int64_t channels) {
                                torch::nn::Conv2d(torch::nn::Conv2dOptions(channels, channels, 3)));
 }
 
-torch::Tensor upsample2(const torch::Tensor& x) {
-  return torch::upsample_nearest2d(x, {x.size(2) * 2, x.size(3) * 2});
-}
+torch::Tensor upsample2(const torch::Tensor& x) { return torch::upsample_nearest2d(x, {x.size(2) * 2, x.size(3) * 2}); }
 
 }  // namespace
 

@@ -7,7 +7,9 @@
 namespace sdn::models::maskrcnn {
 namespace {
 
-torch::nn::Conv2d conv(int64_t in, int64_t out, int64_t k) { return torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, k)); }
+torch::nn::Conv2d conv(int64_t in, int64_t out, int64_t k) {
+  return torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, k));
+}
 
 }  // namespace
 
@@ -43,7 +45,8 @@ MaskHeadImpl::MaskHeadImpl(int64_t depth, int64_t pool, int64_t size, int64_t cl
   bn3 = register_module("bn3", FrozenBatchNorm2d(256));
   conv4 = register_module("conv4", conv(256, 256, 3));
   bn4 = register_module("bn4", FrozenBatchNorm2d(256));
-  deconv = register_module("deconv", torch::nn::ConvTranspose2d(torch::nn::ConvTranspose2dOptions(256, 256, 2).stride(2)));
+  deconv =
+      register_module("deconv", torch::nn::ConvTranspose2d(torch::nn::ConvTranspose2dOptions(256, 256, 2).stride(2)));
   conv5 = register_module("conv5", conv(256, classes, 1));
 }
 

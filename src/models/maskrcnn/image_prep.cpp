@@ -41,12 +41,11 @@ torch::Tensor mold_image(const torch::Tensor& rgb, const ResizePlan& p, const Ma
   TORCH_CHECK(rgb.dim() == 3 && rgb.size(2) == 3, "mold_image: rgb must be [H, W, 3]");
   auto x = rgb.permute({2, 0, 1}).unsqueeze(0).to(torch::kFloat);
   if (p.resized_height != rgb.size(0) || p.resized_width != rgb.size(1)) {
-    x = torch::nn::functional::interpolate(
-        x, torch::nn::functional::InterpolateFuncOptions()
-               .size(std::vector<int64_t>{p.resized_height, p.resized_width})
-               .mode(torch::kBilinear)
-               .align_corners(false)
-               .antialias(p.scale < 1.0));
+    x = torch::nn::functional::interpolate(x, torch::nn::functional::InterpolateFuncOptions()
+                                                  .size(std::vector<int64_t>{p.resized_height, p.resized_width})
+                                                  .mode(torch::kBilinear)
+                                                  .align_corners(false)
+                                                  .antialias(p.scale < 1.0));
     x = x.round().clamp(0, 255);  // imresize returns uint8
   }
   auto mean = torch::tensor({o.mean_pixel[0], o.mean_pixel[1], o.mean_pixel[2]}, torch::kFloat).view({1, 3, 1, 1});

@@ -7,7 +7,8 @@
 namespace sdn::models::maskrcnn {
 
 std::string layer_regex(const std::string& layers) {
-  static const std::string heads = R"((fpn.P5\_.*)|(fpn.P4\_.*)|(fpn.P3\_.*)|(fpn.P2\_.*)|(rpn.*)|(classifier.*)|(mask.*))";
+  static const std::string heads =
+      R"((fpn.P5\_.*)|(fpn.P4\_.*)|(fpn.P3\_.*)|(fpn.P2\_.*)|(rpn.*)|(classifier.*)|(mask.*))";
   static const std::map<std::string, std::string> table = {
       {"heads", heads},
       {"3+", "(fpn.C3.*)|(fpn.C4.*)|(fpn.C5.*)|" + heads},

@@ -28,7 +28,8 @@ MaskRcnnImpl::MaskRcnnImpl(const MaskRcnnOptions& options) : options_(options) {
   }
   const int64_t s = options_.image_size();
   fpn = register_module("fpn", Fpn(options_.resnet_layers, 256));
-  rpn = register_module("rpn", Rpn(static_cast<int64_t>(options_.rpn_anchor_ratios.size()), options_.rpn_anchor_stride, 256));
+  rpn = register_module("rpn",
+                        Rpn(static_cast<int64_t>(options_.rpn_anchor_ratios.size()), options_.rpn_anchor_stride, 256));
   classifier = register_module("classifier", Classifier(256, options_.pool_size, s, options_.num_classes));
   mask = register_module("mask", MaskHead(256, options_.mask_pool_size, s, options_.num_classes));
   init_weights();
@@ -79,8 +80,8 @@ MaskRcnnLosses MaskRcnnImpl::forward_train(const torch::Tensor& images, const st
   std::vector<DetectionTargets> targets;
   std::vector<torch::Tensor> rois, ind;
   for (int64_t i = 0; i < b; ++i) {
-    auto proposals = proposal_layer(out.probs[i].select(1, 1), out.deltas[i], anc, options_.post_nms_rois_training,
-                                    options_);
+    auto proposals =
+        proposal_layer(out.probs[i].select(1, 1), out.deltas[i], anc, options_.post_nms_rois_training, options_);
     auto boxes = gt[i].boxes.to(dev, torch::kFloat) / static_cast<double>(s);
     targets.push_back(detection_targets(proposals, gt[i].class_ids.to(dev), boxes, gt[i].masks.to(dev, torch::kFloat),
                                         options_, gens[i]));
@@ -138,15 +139,15 @@ std::vector<Detections> MaskRcnnImpl::detect(const torch::Tensor& images, const 
   const auto& anc = anchors(dev);
   std::vector<Detections> result;
   for (int64_t i = 0; i < b; ++i) {
-    auto proposals = proposal_layer(out.probs[i].select(1, 1), out.deltas[i], anc, options_.post_nms_rois_inference,
-                                    options_);
+    auto proposals =
+        proposal_layer(out.probs[i].select(1, 1), out.deltas[i], anc, options_.post_nms_rois_inference, options_);
     auto ind = torch::full({proposals.size(0)}, i, torch::dtype(torch::kLong).device(dev));
     auto cls = classifier->forward(feats, proposals, ind);
     const auto& w = windows[i].window;
-    auto d = refine_detections(proposals, cls.probs, cls.deltas,
-                               {static_cast<double>(w[0]), static_cast<double>(w[1]), static_cast<double>(w[2]),
-                                static_cast<double>(w[3])},
-                               options_);
+    auto d = refine_detections(
+        proposals, cls.probs, cls.deltas,
+        {static_cast<double>(w[0]), static_cast<double>(w[1]), static_cast<double>(w[2]), static_cast<double>(w[3])},
+        options_);
     const int64_t n = d.boxes.size(0);
     if (n == 0) {
       d.masks = torch::zeros({0, options_.mask_shape[0], options_.mask_shape[1]}, images.options());

@@ -39,10 +39,10 @@ torch::Tensor CaffeBottleneckImpl::forward(const torch::Tensor& x) {
 }
 
 torch::nn::Sequential make_resnet_stem() {
-  return torch::nn::Sequential(
-      conv(3, 64, 7, 2, 3), FrozenBatchNorm2d(64), torch::nn::Functional([](const torch::Tensor& x) { return x.relu(); }),
-      torch::nn::Functional([](const torch::Tensor& x) { return same_pad2d(x, 3, 2); }),
-      torch::nn::MaxPool2d(torch::nn::MaxPool2dOptions(3).stride(2)));
+  return torch::nn::Sequential(conv(3, 64, 7, 2, 3), FrozenBatchNorm2d(64),
+                               torch::nn::Functional([](const torch::Tensor& x) { return x.relu(); }),
+                               torch::nn::Functional([](const torch::Tensor& x) { return same_pad2d(x, 3, 2); }),
+                               torch::nn::MaxPool2d(torch::nn::MaxPool2dOptions(3).stride(2)));
 }
 
 torch::nn::Sequential make_resnet_stage(int stage, int64_t blocks) {

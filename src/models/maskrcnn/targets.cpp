@@ -88,11 +88,10 @@ DetectionTargets detection_targets(const torch::Tensor& proposals, const torch::
 
   // Mask targets: each RoI in its GT box's unit frame, cropped from that GT's mini mask, rounded to {0, 1}.
   auto gh = roi_gt.select(1, 2) - roi_gt.select(1, 0), gw = roi_gt.select(1, 3) - roi_gt.select(1, 1);
-  auto frame = torch::stack({(pos_rois.select(1, 0) - roi_gt.select(1, 0)) / gh,
-                             (pos_rois.select(1, 1) - roi_gt.select(1, 1)) / gw,
-                             (pos_rois.select(1, 2) - roi_gt.select(1, 0)) / gh,
-                             (pos_rois.select(1, 3) - roi_gt.select(1, 1)) / gw},
-                            1);
+  auto frame = torch::stack(
+      {(pos_rois.select(1, 0) - roi_gt.select(1, 0)) / gh, (pos_rois.select(1, 1) - roi_gt.select(1, 1)) / gw,
+       (pos_rois.select(1, 2) - roi_gt.select(1, 0)) / gh, (pos_rois.select(1, 3) - roi_gt.select(1, 1)) / gw},
+      1);
   auto roi_masks = gt_masks.to(dev.dtype()).index_select(0, assign).unsqueeze(1);
   auto masks = crop_and_resize(roi_masks, frame, torch::arange(n_pos, dev.dtype(torch::kLong)), o.mask_shape[0],
                                o.mask_shape[1], 0.0)

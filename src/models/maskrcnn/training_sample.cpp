@@ -28,7 +28,8 @@ TrainingSample make_training_sample(const torch::Tensor& rgb, const std::vector<
   }
   auto boxes = extract_bboxes(masks);
   // An instance the resize erased would make an empty box (the original raises); it is dropped.
-  auto alive = ((boxes.select(1, 2) > boxes.select(1, 0)) & (boxes.select(1, 3) > boxes.select(1, 1))).nonzero().select(1, 0);
+  auto alive =
+      ((boxes.select(1, 2) > boxes.select(1, 0)) & (boxes.select(1, 3) > boxes.select(1, 1))).nonzero().select(1, 0);
   boxes = boxes.index_select(0, alive);
   masks = masks.index_select(0, alive);
   if (o.max_gt_instances > 0 && boxes.size(0) > o.max_gt_instances) {
