@@ -265,3 +265,29 @@ TEST(MaskRcnnModel, TrainingForwardSgdAndDetections) {
   EXPECT_LT(totals.back(), totals.front()) << "totals " << totals.front() << " -> " << totals.back();
   EXPECT_TRUE(torch::equal(model->fpn->C1[1]->as<mr::FrozenBatchNorm2dImpl>()->weight, bn_before));
 }
+
+TEST(MaskRcnnModel, BatchedLossesAreTheMeanOfPerImageLosses) {
+  auto o = tiny();
+  mr::MaskRcnn model(o);
+  trained_looking_batchnorms(*model);
+  auto f = synthetic_frame();
+  auto g0 = sdn::models::init::make_generator(1), g1 = sdn::models::init::make_generator(2);
+  const auto& anchors = model->anchors(torch::kCPU);
+  auto a = mr::make_training_sample(f.rgb, f.classes, f.instance, /*flip=*/false, o, anchors, g0);
+  auto b = mr::make_training_sample(f.rgb, f.classes, f.instance, /*flip=*/true, o, anchors, g1);
+  // The flip mirrors boxes about the square's centre column.
+  EXPECT_EQ(b.gt.boxes[0][1].item<float>(), 64 - a.gt.boxes[0][3].item<float>());
+  EXPECT_EQ(b.window.window, a.window.window);  // the window spans the full width
+  torch::NoGradGuard no_grad;
+  auto run = [&](const torch::Tensor& images, std::vector<mr::MaskRcnnGt> gt, std::vector<std::uint64_t> seeds) {
+    std::vector<at::Generator> gens;
+    for (auto s : seeds) gens.push_back(sdn::models::init::make_generator(s));
+    return model->forward_train(images, gt, gens);
+  };
+  auto both = run(torch::stack({a.image, b.image}), {a.gt, b.gt}, {10, 11});
+  auto one = run(a.image.unsqueeze(0), {a.gt}, {10}), two = run(b.image.unsqueeze(0), {b.gt}, {11});
+  for (size_t k = 0; k < 5; ++k) {
+    const double want = 0.5 * (one.terms()[k].item<double>() + two.terms()[k].item<double>());
+    EXPECT_NEAR(both.terms()[k].item<double>(), want, 1e-4 * (1 + std::abs(want))) << mr::MaskRcnnLosses::names()[k];
+  }
+}
