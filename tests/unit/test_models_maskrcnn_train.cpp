@@ -291,3 +291,30 @@ TEST(MaskRcnnModel, BatchedLossesAreTheMeanOfPerImageLosses) {
     EXPECT_NEAR(both.terms()[k].item<double>(), want, 1e-4 * (1 + std::abs(want))) << mr::MaskRcnnLosses::names()[k];
   }
 }
+
+// The full configuration (1024 x 1024, 261,888 anchors, 6000 / 2000 proposals, 200 RoIs): minutes on a CPU, so
+// disabled; run with --gtest_also_run_disabled_tests --gtest_filter='*FullSize*'.
+TEST(MaskRcnnModel, DISABLED_FullSizeTrainingForwardAndDetect) {
+  mr::MaskRcnnOptions o;
+  o.detection_min_confidence = 0;
+  mr::MaskRcnn model(o);
+  trained_looking_batchnorms(*model);
+  Frame f;
+  f.w = 1242;
+  f.h = 375;
+  f.rgb = torch::full({375, 1242, 3}, 128, torch::kUInt8);
+  f.classes.assign(1242 * 375, 5);
+  f.instance.assign(1242 * 375, 0);
+  f.paint(150, 300, 260, 520, 2, 1, 240);
+  f.paint(120, 800, 300, 1000, 12, 2, 20);
+  auto gen = sdn::models::init::make_generator(5);
+  auto s = mr::make_training_sample(f.rgb, f.classes, f.instance, false, o, model->anchors(torch::kCPU), gen);
+  ASSERT_EQ(s.gt.class_ids.size(0), 2);
+  std::vector<at::Generator> gens{sdn::models::init::make_generator(1)};
+  auto losses = model->forward_train(s.image.unsqueeze(0), {s.gt}, gens);
+  for (const auto& t : losses.terms()) EXPECT_TRUE(std::isfinite(t.item<double>()));
+  auto d = model->detect(s.image.unsqueeze(0), {s.window});
+  EXPECT_LE(d[0].boxes.size(0), 100);
+  auto frame = mr::unmold_detections(d[0], s.window);
+  EXPECT_EQ(frame.masks.size(1), 375);
+}
