@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""Converts a PyTorch state_dict (.pth) into an sdn weights file (HDF5).
+"""Converts a PyTorch state_dict (.pth) into an sdn weights file (HDF5): any 3D-SDN model (semantic; the
+geometric branch's Mask R-CNN, mask_rcnn_vkitti_0100.pth / mask_rcnn_coco.pth, recognised as "maskrcnn"; textural).
 
   pth_to_h5.py --encoder encoder_epoch_25.pth --decoder decoder_epoch_25.pth --out w.h5
       the original 3D-SDN checkpoint pair; keys get the prefixes "encoder." and "decoder."
@@ -108,6 +109,8 @@ def guess_model(state):
         return 'textural_netE' if state['model.1.weight'].shape[1] == 3 else 'textural_netG'
     if keys and all(k.startswith(('features.', 'classifier.')) for k in keys):
         return 'vgg19'
+    if keys and all(k.startswith(('fpn.', 'rpn.', 'classifier.', 'mask.')) for k in keys):
+        return 'maskrcnn'  # mask_rcnn_vkitti_*.pth / mask_rcnn_coco.pth of the geometric branch
     return None
 
 
