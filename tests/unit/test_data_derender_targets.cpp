@@ -1,0 +1,190 @@
+// The derenderer's per-object targets and crops in data/ (original: derender3d/datasets.py): the training
+// filter, mask ROI and its jitter, the 3D targets on a worked example, the ignore mask of closer objects, the
+// square crop with grey padding (and PIL's zeros beyond it), and the bilinear resize against Pillow itself
+// (skipped when Debian's python3-pil is missing).
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
+#include <random>
+
+#include "data/derender_targets.hpp"
+
+using namespace sdn::data;
+using namespace sdn::data::derender;
+
+TEST(DerenderTargets, TrainingFilter) {
+  ObjectGT o;
+  o.left = 100;
+  o.right = 120;
+  o.top = 50;
+  o.bottom = 63;  // 20 x 13 = 260 > 256
+  o.truncation = 0.1f;
+  o.occupancy = 0.9f;
+  EXPECT_TRUE(keep_for_training(o));
+  o.bottom = 62.75f;  // 255: not more than 16^2
+  EXPECT_FALSE(keep_for_training(o));
+  o.bottom = 80;
+  o.truncation = 0.7f;
+  EXPECT_FALSE(keep_for_training(o));
+  o.truncation = 0.69f;
+  o.occupancy = 0.3f;
+  EXPECT_FALSE(keep_for_training(o));
+}
+
+TEST(DerenderTargets, MaskRoiAndJitter) {
+  const int w = 20, h = 10;
+  std::vector<std::uint16_t> inst(w * h, 0);
+  for (int y = 2; y <= 6; ++y)
+    for (int x = 5; x <= 14; ++x) inst[y * w + x] = 7;
+  inst[9 * w + 0] = 3;
+  Roi roi{};
+  ASSERT_TRUE(instance_roi(inst, w, h, 7, roi));
+  EXPECT_EQ(roi, (Roi{2, 5, 7, 15}));  // bottom/right exclusive, as mask_to_roi
+  EXPECT_FALSE(instance_roi(inst, w, h, 9, roi));
+
+  const Roi big{100, 200, 150, 300};  // d = 5 vertically, 10 horizontally
+  bool moved = false;
+  for (std::uint64_t key = 0; key < 200; ++key) {
+    sdn::KeyedRng a{key}, b{key};
+    const Roi j = jitter_roi(big, a);
+    EXPECT_EQ(j, jitter_roi(big, b));  // a function of the key
+    EXPECT_LE(std::abs(j[0] - 100), 5);
+    EXPECT_LE(std::abs(j[2] - 150), 5);
+    EXPECT_LE(std::abs(j[1] - 200), 10);
+    EXPECT_LE(std::abs(j[3] - 300), 10);
+    moved = moved || j != big;
+  }
+  EXPECT_TRUE(moved);
+  sdn::KeyedRng r{1};
+  EXPECT_EQ(jitter_roi(Roi{0, 0, 9, 9}, r), (Roi{0, 0, 9, 9}));  // int(0.9) = 0: no jitter
+}
+
+TEST(DerenderTargets, WorkedExample) {
+  ObjectGT o;
+  o.x3d = 2.0f;
+  o.y3d = 1.6f;
+  o.z3d = 10.0f;
+  o.height3d = 1.5f;
+  o.width3d = 1.6f;
+  o.length3d = 4.0f;
+  o.rotation_y = 0.3f;
+  const Intrinsics K;  // f 725, (620.5, 187)
+  const Roi roi{180, 700, 240, 860};
+  const Targets t = object_targets(o, roi, K);
+  const double v0 = (180 - 187.0) / 725, u0 = (700 - 620.5) / 725, v1 = (240 - 187.0) / 725, u1 = (860 - 620.5) / 725;
+  EXPECT_FLOAT_EQ(t.roi_norm[0], float(v0));
+  EXPECT_FLOAT_EQ(t.roi_norm[3], float(u1));
+  EXPECT_FLOAT_EQ(t.mroi_norm[0], float((v0 + v1) / 2));
+  EXPECT_FLOAT_EQ(t.droi_norm[1], float(u1 - u0));
+  EXPECT_FLOAT_EQ(t.theta, -0.3f);
+  EXPECT_FLOAT_EQ(t.theta_delta[0], float(std::cos(0.3)));
+  EXPECT_FLOAT_EQ(t.theta_delta[1], float(-std::sin(0.3)));
+  EXPECT_FLOAT_EQ(t.rotation[2], float(-std::sin(0.15)));
+  // Centre: (2, -(1.6 - 0.75), -10) = (2, -0.85, -10).
+  EXPECT_FLOAT_EQ(t.translation[1], -0.85f);
+  EXPECT_FLOAT_EQ(t.translation[2], -10.0f);
+  EXPECT_FLOAT_EQ(t.scale[2], 1.2206f * 1.6f);
+  EXPECT_FLOAT_EQ(t.log_scale[0], float(std::log(4.0)));
+  // Projected centre (v, u) = (0.085, 0.2); relative to the ROI centre in ROI units.
+  EXPECT_NEAR(t.translation2d[0], (0.085 - (v0 + v1) / 2) / (v1 - v0), 1e-6);
+  EXPECT_NEAR(t.translation2d[1], (0.2 - (u0 + u1) / 2) / (u1 - u0), 1e-6);
+  const double d2 = 4 + 0.85 * 0.85 + 100;
+  EXPECT_NEAR(t.log_depth, std::log(d2 * (v1 - v0) * (u1 - u0)), 1e-5);
+  EXPECT_FLOAT_EQ(squared_distance(o), float(d2));
+  // Far off the box, translation2d is clipped to ±6.
+  o.x3d = -8;
+  const Targets c = object_targets(o, Roi{180, 700, 182, 702}, K);
+  EXPECT_FLOAT_EQ(c.translation2d[1], -6.0f);
+}
+
+TEST(DerenderTargets, IgnoreMaskHoldsCloserOtherObjects) {
+  const int w = 4, h = 1;
+  std::vector<ObjectGT> objs(3);
+  objs[0].track_id = 0, objs[0].z3d = 20;  // this one
+  objs[1].track_id = 4, objs[1].z3d = 10;  // closer
+  objs[2].track_id = 9, objs[2].z3d = 30;  // farther
+  const std::vector<std::uint16_t> inst = {1, 5, 10, 6};  // track 5 (value 6) is not listed
+  EXPECT_EQ(ignore_mask(inst, w, h, objs, 0), (std::vector<std::uint8_t>{0, 1, 0, 0}));
+  EXPECT_EQ(ignore_mask(inst, w, h, objs, 2), (std::vector<std::uint8_t>{1, 1, 0, 0}));
+  EXPECT_EQ(ignore_mask(inst, w, h, objs, 1), (std::vector<std::uint8_t>{0, 0, 0, 0}));
+}
+
+TEST(DerenderTargets, SquareCropPadsWithFillAndZerosBeyond) {
+  // 6 x 4 single-channel image with value 10 + x + 10 y.
+  const int w = 6, h = 4;
+  std::vector<std::uint8_t> img(w * h);
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x) img[y * w + x] = std::uint8_t(10 + x + 10 * y);
+  int side = 0;
+  // ROI rows [1, 3), cols [1, 6): h 2, w 5 -> s 5, dh = 1, dw = 0; the square spans rows 0..4, cols 1..5.
+  auto c = crop_square(img, w, h, 1, Roi{1, 1, 3, 6}, {127, 127, 127}, side);
+  ASSERT_EQ(side, 5);
+  EXPECT_EQ(c[0], 11);           // (row 0, col 1)
+  EXPECT_EQ(c[3 * 5 + 4], 45);   // (row 3, col 5)
+  // Row 4 lies beyond the image; padding covers rows up to b + dh = 4, so row 4 is past the padded image: 0.
+  EXPECT_EQ(c[4 * 5 + 0], 0);
+  // ROI starting above the image: padding with the fill.
+  c = crop_square(img, w, h, 1, Roi{-2, 0, 2, 2}, {127, 127, 127}, side);
+  ASSERT_EQ(side, 4);  // h 4, w 2: dw = 1, cols -1..2
+  EXPECT_EQ(c[0], 127);          // (row -2, col -1)
+  EXPECT_EQ(c[2 * 4 + 1], 10);   // (row 0, col 0)
+  EXPECT_EQ(c[3 * 4 + 3], 22);   // (row 1, col 2)
+  auto n = normalise_crop(std::vector<std::uint8_t>(8 * 8 * 3, 127), 8, 4);
+  ASSERT_EQ(n.size(), 3u * 16);
+  for (float v : n) EXPECT_FLOAT_EQ(v, (127 / 255.0f - 0.5f) / 0.25f);
+  const std::vector<std::uint8_t> plane(w * h, 1);
+  const auto ig = crop_plane(plane, w, h, Roi{-2, 0, 2, 2}, /*fill_one=*/true, 4);
+  for (float v : ig) EXPECT_FLOAT_EQ(v, 1.0f);  // padding of the ignore mask is "ignored"
+}
+
+namespace {
+
+bool python_has_pil() {
+  static const bool has = std::system("/usr/bin/python3 -c 'import PIL.Image' >/dev/null 2>&1") == 0;
+  return has;
+}
+
+std::vector<std::uint8_t> pil_resize(const std::vector<std::uint8_t>& img, int w, int h, int c, int ow, int oh) {
+  const std::string base = ::testing::TempDir() + "sdn_pil_" + std::to_string(getpid());
+  {
+    std::ofstream f(base + ".in", std::ios::binary);
+    f.write(reinterpret_cast<const char*>(img.data()), std::streamsize(img.size()));
+  }
+  const std::string mode = c == 3 ? "RGB" : "L";
+  const std::string cmd = "/usr/bin/python3 -c \"import PIL.Image as I; d=open('" + base + ".in','rb').read(); "
+                          "open('" + base + ".out','wb').write(I.frombytes('" + mode + "',(" + std::to_string(w) +
+                          "," + std::to_string(h) + "),d).resize((" + std::to_string(ow) + "," + std::to_string(oh) +
+                          "),I.BILINEAR).tobytes())\"";
+  EXPECT_EQ(std::system(cmd.c_str()), 0);
+  std::ifstream in(base + ".out", std::ios::binary);
+  std::vector<std::uint8_t> out((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::remove((base + ".in").c_str());
+  std::remove((base + ".out").c_str());
+  return out;
+}
+
+}  // namespace
+
+TEST(DerenderTargets, BilinearResizeEqualsPillow) {
+  if (!python_has_pil()) GTEST_SKIP() << "/usr/bin/python3 with PIL not available";
+  std::mt19937 gen(7);
+  struct Case { int w, h, c, ow, oh; };
+  for (const Case& k : {Case{300, 300, 3, 224, 224}, Case{61, 61, 3, 224, 224}, Case{513, 513, 1, 256, 256},
+                        Case{37, 53, 3, 224, 224}}) {
+    std::vector<std::uint8_t> img(size_t(k.w) * k.h * k.c);
+    for (auto& p : img) p = std::uint8_t(gen() % 256);
+    // Smooth regions too, where rounding differences would show as off-by-one levels.
+    for (int x = 0; x < k.w * k.c; ++x) img[size_t(x)] = std::uint8_t(x % 256);
+    const auto ours = resize_pil_bilinear(img, k.w, k.h, k.c, k.ow, k.oh);
+    const auto theirs = pil_resize(img, k.w, k.h, k.c, k.ow, k.oh);
+    ASSERT_EQ(ours.size(), theirs.size());
+    size_t diff = 0;
+    for (size_t i = 0; i < ours.size(); ++i) diff += ours[i] != theirs[i];
+    EXPECT_EQ(diff, 0u) << k.w << "x" << k.h << " -> " << k.ow << "x" << k.oh;
+  }
+}
