@@ -5,12 +5,21 @@ torchvision's resnet18 (BasicBlock [2, 2, 2, 2], written out here because Debian
 original's patches (AdaptiveAvgPool2d(1), fc 512 -> 256), then fc1 260 -> 256, fc2 256 -> 256, _fc3 256 -> 1552,
 as ysymyth/3D-SDN geometric/derender3d/models/derenderer.py.
 
-Uses (Debian's /usr/bin/python3 with python3-torch):
+It also carries the original's mesh loading (neural_renderer's load_obj with normalization=True, then
+ShapenetObj's unit box and axis swap) and FFD forward (models/transforms.py, without .cuda() and scipy), for the
+C++ tests to compare against (tests/unit/test_data_mesh.cpp).
+
+Uses (Debian's /usr/bin/python3 with python3-torch and numpy):
   bench/derender_reference.py params > tests/golden/derender.params.txt
   bench/derender_reference.py count
+  bench/derender_reference.py load_obj MODEL.obj OUT.txt   # normalised vertices then faces, one per line
+  bench/derender_reference.py ffd IN.txt OUT.txt           # IN: 192 coefficients, then one vertex per line
 """
 import json
+import math
 import sys
+
+import numpy as np
 
 import torch
 import torch.nn as nn
@@ -66,6 +75,68 @@ class Derenderer(nn.Module):
         self._fc3 = nn.Linear(self.hidden_size, out)
 
 
+def load_obj(path):
+    """nr.load_obj(path) (normalization=True) followed by ShapenetObj.__init__'s transform."""
+    vertices = []
+    for line in open(path).readlines():
+        if len(line.split()) == 0:
+            continue
+        if line.split()[0] == 'v':
+            vertices.append([float(v) for v in line.split()[1:4]])
+    vertices = np.vstack(vertices).astype('float32')
+    faces = []
+    for line in open(path).readlines():
+        if len(line.split()) == 0:
+            continue
+        if line.split()[0] == 'f':
+            vs = line.split()[1:]
+            nv = len(vs)
+            v0 = int(vs[0].split('/')[0])
+            for i in range(nv - 2):
+                v1 = int(vs[i + 1].split('/')[0])
+                v2 = int(vs[i + 2].split('/')[0])
+                faces.append((v0, v1, v2))
+    faces = np.vstack(faces).astype('int32') - 1
+    vertices -= vertices.min(0)[None, :]
+    vertices /= np.abs(vertices).max()
+    vertices *= 2
+    vertices -= vertices.max(0)[None, :] / 2
+    vertices = vertices / np.ptp(vertices, axis=0)
+    vertices = vertices[:, [2, 1, 0]] * np.asarray([-1, 1, 1], dtype=np.float32)
+    return vertices, faces
+
+
+def ffd(vertices, ffd_coeff, num_grids=4):
+    """FFD(vertices, constraints=[symmetry(z), homogeneity(y, [0, 1])]).forward(ffd_coeff), as the original."""
+    grids = np.arange(num_grids)
+    binoms = torch.Tensor([math.comb(num_grids - 1, int(g)) for g in grids])
+    grid_1ds = torch.Tensor(grids)
+    grid_3ds = torch.Tensor(np.array(np.meshgrid(grids, grids, grids, indexing='ij')))
+    coeff = (binoms * torch.pow(torch.unsqueeze(0.5 + vertices, dim=2), grid_1ds) *
+             torch.pow(torch.unsqueeze(0.5 - vertices, dim=2), num_grids - 1 - grid_1ds))
+    B = torch.unsqueeze(torch.einsum('ni,nj,nk->nijk', torch.unbind(coeff, dim=1)), dim=1)
+    P0 = grid_3ds / (num_grids - 1) - 0.5
+    dP = ffd_coeff.view(3, num_grids, num_grids, num_grids)
+    # symmetry, axis z
+    _dP = torch.flip(dP, [3])
+    (_dPx, _dPy, _dPz) = torch.unbind(_dP, dim=0)
+    dP = (dP + torch.stack([_dPx, _dPy, -_dPz], dim=0)) / 2
+    # homogeneity, axis y, index [0, 1]
+    dPs = torch.unbind(dP, dim=2)
+    index = [0, 1]
+    mean = sum(dPs[i] for i in index) / len(index)
+    out = []
+    for i in range(num_grids):
+        if i in index:
+            d = mean.clone()
+            d[1] = dPs[i][1]
+        else:
+            d = dPs[i]
+        out.append(d)
+    dP = torch.stack(out, dim=2)
+    return ((P0 + dP) * B).view(-1, 3, num_grids ** 3).sum(dim=2)
+
+
 def main(argv):
     model = Derenderer()
     sd = model.state_dict()
@@ -77,6 +148,19 @@ def main(argv):
             'parameters': sum(p.numel() for p in model.parameters()),
             'state_dict_entries': len(sd),
             'entries_without_num_batches_tracked': sum(1 for k in sd if not k.endswith('num_batches_tracked'))}))
+    elif len(argv) == 4 and argv[1] == 'load_obj':
+        vertices, faces = load_obj(argv[2])
+        with open(argv[3], 'w') as f:
+            for v in vertices:
+                f.write('v %.9g %.9g %.9g\n' % tuple(v))
+            for t in faces:
+                f.write('f %d %d %d\n' % tuple(t + 1))  # as .obj: 1-based
+    elif len(argv) == 4 and argv[1] == 'ffd':
+        rows = [list(map(float, line.split())) for line in open(argv[2]) if line.strip()]
+        out = ffd(torch.tensor(rows[1:], dtype=torch.float32), torch.tensor(rows[0], dtype=torch.float32))
+        with open(argv[3], 'w') as f:
+            for v in out.tolist():
+                f.write('%.9g %.9g %.9g\n' % tuple(v))
     else:
         sys.exit(__doc__)
 
