@@ -2,7 +2,8 @@
 // projection (convex hull of the projected corners), gradients equal central finite differences of the
 // smoothed image, following the gradient of a silhouette MSE moves an object towards its target, batching is
 // exact, faces behind the camera are dropped without NaN, and the full chain (generated mesh, FFD, pose, view)
-// renders and back-propagates into every differentiable output.
+// renders and back-propagates into every differentiable output; the hard depth/normal maps are
+// perspective-correct and face the camera.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -12,6 +13,7 @@
 #include "data/mesh_vehicles.hpp"
 #include "models/derender/camera.hpp"
 #include "models/derender/losses.hpp"
+#include "models/derender/raster_maps.hpp"
 #include "models/derender/reproject.hpp"
 #include "models/derender/silhouette.hpp"
 
@@ -238,4 +240,41 @@ TEST(Reproject, FullChainRendersAndBackPropagates) {
   const int64_t span = std::max(cols.sum().item<int64_t>(), rows.sum().item<int64_t>());
   EXPECT_GE(span, 80);
   EXPECT_EQ(fit.zooms.sizes(), torch::IntArrayRef({2, 1}));
+}
+
+TEST(RasterMaps, DepthIsPerspectiveCorrectAndNormalsFaceTheCamera) {
+  const int s = 32;
+  const double tan_half = 0.5;
+  // One big triangle on the slanted plane z = -3 - 0.5 x (normal (0.5, 0, 1) up to sign), covering the centre.
+  const auto v = torch::tensor({{-3.0, -2.0, -1.5}, {3.0, -2.0, -4.5}, {0.0, 3.0, -3.0}}, torch::kDouble);
+  const auto f = torch::tensor({{0, 2, 1}}, torch::kLong);  // clockwise seen from the camera: sign is irrelevant
+  const auto m = render_depth_normal({v}, {f}, {tan_half}, RasterMapsOptions().image_size(s).anti_aliasing(false));
+  ASSERT_EQ(m.depth.sizes(), torch::IntArrayRef({1, 1, s, s}));
+  ASSERT_EQ(m.normal.sizes(), torch::IntArrayRef({1, 3, s, s}));
+  int checked = 0;
+  for (int row = 4; row < s - 4; row += 3)
+    for (int col = 4; col < s - 4; col += 3) {
+      const double xn = (2.0 * col + 1 - s) / s;
+      const double dx = xn * tan_half;  // the ray (dx, yn * tan_half, -1) * t meets 0.5 x + z = -3 at t
+      const double t = -3.0 / (0.5 * dx - 1);
+      const double d = m.depth[0][0][row][col].item<double>();
+      if (d >= 100) continue;  // outside the triangle
+      EXPECT_NEAR(d, t, 1e-9) << row << "," << col;
+      EXPECT_NEAR(m.normal[0][0][row][col].item<double>(), 0.5 / std::sqrt(1.25), 1e-9);
+      EXPECT_NEAR(m.normal[0][2][row][col].item<double>(), 1 / std::sqrt(1.25), 1e-9);
+      ++checked;
+    }
+  EXPECT_GT(checked, 20);
+  EXPECT_EQ(m.depth[0][0][0][0].item<double>(), 100.0);  // background: far
+  EXPECT_EQ(m.normal[0][2][0][0].item<double>(), 0.0);
+
+  // A box: the nearest face wins; with anti-aliasing the maps are the 2x2 means of the double-size render.
+  torch::Tensor bv, bf;
+  box({-0.5, -0.5, -0.5}, {0.5, 0.5, 0.5}, bv, bf, torch::kDouble);
+  bv = bv + torch::tensor({0.0, 0.0, -3.0}, torch::kDouble);
+  const auto aa = render_depth_normal({bv}, {bf}, {tan_half}, RasterMapsOptions().image_size(s));
+  EXPECT_NEAR(aa.depth[0][0][s / 2][s / 2].item<double>(), 2.5, 1e-9);
+  EXPECT_NEAR(aa.normal[0][2][s / 2][s / 2].item<double>(), 1.0, 1e-9);
+  const auto big = render_depth_normal({bv}, {bf}, {tan_half}, RasterMapsOptions().image_size(2 * s).anti_aliasing(false));
+  EXPECT_TRUE(torch::allclose(aa.depth, torch::avg_pool2d(big.depth, 2)));
 }

@@ -12,6 +12,8 @@
 
 #include <vector>
 
+#include "models/derender/face_pairs.hpp"  // project_to_pixels
+
 namespace sdn::models::derender {
 
 struct SilhouetteOptions {
@@ -20,9 +22,6 @@ struct SilhouetteOptions {
   TORCH_ARG(double, near) = 0.1;   // faces with a vertex nearer than this (or beyond far) are dropped, as nr does
   TORCH_ARG(double, far) = 100.0;
 };
-
-// Pixel coordinates (column, row; pixel centres at integers) [V, 2] of camera-space vertices [V, 3].
-torch::Tensor project_to_pixels(const torch::Tensor& vertices, double tan_half, int64_t image_size);
 
 // Renders object b's vertices[b] [V_b, 3] (camera space, float or double) with faces[b] [F_b, 3] (int64) at
 // tan_halfs[b]; returns silhouettes [B, 1, S, S] in [0, 1] with the vertices' dtype and device. Differentiable
