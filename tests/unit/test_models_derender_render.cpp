@@ -130,6 +130,13 @@ TEST(SoftSilhouette, GradientEqualsFiniteDifferences) {
   EXPECT_GT(cosine, 0.9999);
   EXPECT_TRUE(torch::allclose(g, fd, 1e-4, 1e-6)) << g << "\n" << fd;
   EXPECT_GT(g.abs().max().item<double>(), 1e-3);
+
+  // Evaluated in tiny chunks (recomputed chunk by chunk in backward): the same image and gradient.
+  auto y = v.clone().requires_grad_();
+  const auto chunked = render_silhouettes({y}, {f}, {0.5}, SilhouetteOptions().image_size(s).sigma(2.0).chunk(7));
+  EXPECT_TRUE(torch::allclose(chunked, render_silhouettes({v}, {f}, {0.5}, opts), 1e-12, 1e-12));
+  (chunked * w).sum().backward();
+  EXPECT_TRUE(torch::allclose(y.grad(), g, 1e-12, 1e-12));
 }
 
 TEST(SoftSilhouette, GradientMovesAnObjectTowardsItsTarget) {
@@ -240,6 +247,13 @@ TEST(Reproject, FullChainRendersAndBackPropagates) {
   const int64_t span = std::max(cols.sum().item<int64_t>(), rows.sum().item<int64_t>());
   EXPECT_GE(span, 80);
   EXPECT_EQ(fit.zooms.sizes(), torch::IntArrayRef({2, 1}));
+  // Depth and normal maps of the same objects agree with the silhouette where it is solid.
+  const auto maps = render_depth_normal(fit.vertices, fit.faces, fit.tan_halfs, RasterMapsOptions().image_size(96));
+  // Compared 2 px inside and outside the soft outline (coincident edges of many faces blur it by ~1 px).
+  const auto solid = -torch::max_pool2d(-fit.masks, 5, 1, 2) > 0.99, empty = fit.masks < 1e-4;
+  EXPECT_LT(maps.depth.masked_select(solid).max().item<float>(), 100.0f);
+  EXPECT_EQ(maps.depth.masked_select(empty).min().item<float>(), 100.0f);
+  EXPECT_GT(maps.normal.select(1, 2).unsqueeze(1).masked_select(solid).min().item<float>(), -1e-3f);
 }
 
 TEST(RasterMaps, DepthIsPerspectiveCorrectAndNormalsFaceTheCamera) {

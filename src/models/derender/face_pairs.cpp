@@ -52,18 +52,25 @@ FacePixelPairs face_pixel_pairs(const ProjectedFaces& faces, int64_t s, double m
   const auto w = (x1 - x0 + 1).clamp_min(0), h = (y1 - y0 + 1).clamp_min(0);
   const auto on_screen = (lo.select(1, 0) <= s - 1) & (lo.select(1, 1) <= s - 1) & (hi.select(1, 0) >= 0) &
                          (hi.select(1, 1) >= 0);
-  const auto count = torch::where(faces.ok & on_screen, w * h, torch::zeros_like(w)).to(torch::kLong);
-  const int64_t pairs = count.sum().item<int64_t>();
+  // Two levels of runs, so that no per-pair division is needed: each face's box rows, then each row's pixels.
+  const auto live = faces.ok & on_screen;
+  const auto rows = torch::where(live, h, torch::zeros_like(h)).to(torch::kLong);
+  const auto row_face = torch::repeat_interleave(torch::arange(rows.size(0), iopts), rows, 0, rows.sum().item<int64_t>());
+  const auto row_start = torch::cumsum(rows, 0) - rows;
+  const auto row_y = y0.to(torch::kLong).index_select(0, row_face) +
+                     (torch::arange(row_face.size(0), iopts) - row_start.index_select(0, row_face));
+  const auto cols = w.to(torch::kLong).index_select(0, row_face);
+  const int64_t pairs = cols.sum().item<int64_t>();
+  const auto item = torch::repeat_interleave(torch::arange(cols.size(0), iopts), cols, 0, pairs);
+  const auto col_start = torch::cumsum(cols, 0) - cols;
+  // Per row: px = x0 + (pair index - first pair of the row); pixel = row offset + px.
+  const auto x_base = x0.to(torch::kLong).index_select(0, row_face) - col_start;
+  const auto px = x_base.index_select(0, item) + torch::arange(pairs, iopts);
+  const auto row_offset = faces.owner.index_select(0, row_face) * (s * s) + row_y * s;
   FacePixelPairs out;
-  const auto ids = torch::arange(count.size(0), iopts);
-  out.face = torch::repeat_interleave(ids, count, /*dim=*/0, /*output_size=*/pairs);
-  const auto start = torch::cumsum(count, 0) - count;
-  const auto local = torch::arange(pairs, iopts) - start.index_select(0, out.face);
-  const auto wl = w.to(torch::kLong).index_select(0, out.face);
-  const auto px = x0.to(torch::kLong).index_select(0, out.face) + local % wl;
-  const auto py = y0.to(torch::kLong).index_select(0, out.face) + local.div(wl, "floor");
-  out.pixel = faces.owner.index_select(0, out.face) * (s * s) + py * s + px;
-  out.point = torch::stack({px, py}, 1).to(faces.tri.dtype());
+  out.face = row_face.index_select(0, item);
+  out.pixel = row_offset.index_select(0, item) + px;
+  out.point = torch::stack({px, row_y.index_select(0, item)}, 1).to(faces.tri.dtype());
   return out;
 }
 

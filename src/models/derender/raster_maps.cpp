@@ -32,10 +32,12 @@ RasterMaps render_depth_normal(const std::vector<torch::Tensor>& vertices, const
     const auto& p = pairs.point;
     const auto a = t.select(1, 0), b = t.select(1, 1), c = t.select(1, 2);
     const auto area2 = edge_function(c, a, b);
-    // Screen-space barycentrics of the pixel centre; inside when all have the triangle's sign.
+    // Screen-space barycentrics of the pixel centre; inside with a little slack, so that centres on an edge
+    // shared by two faces are not lost to rounding in both.
     const auto w0 = edge_function(p, b, c) / area2, w1 = edge_function(p, c, a) / area2,
                w2 = edge_function(p, a, b) / area2;
-    const auto inside = (w0 >= 0) & (w1 >= 0) & (w2 >= 0);
+    const double slack = -1e-5;
+    const auto inside = (w0 >= slack) & (w1 >= slack) & (w2 >= slack);
     const auto z = proj.depth.index_select(0, pairs.face);
     const auto zp = 1 / (w0 / z.select(1, 0) + w1 / z.select(1, 1) + w2 / z.select(1, 2));  // perspective-correct
     const auto keep = torch::nonzero(inside & (zp > o.near()) & (zp < o.far())).squeeze(1);

@@ -50,8 +50,7 @@ Reprojection reproject(const MeshBank& bank, const DerendererOutputs& out, const
   torch::Tensor centres, zooms;
   if (!o.fit()) training_view(pose, mroi, droi, focals.reshape({n, 1}), o.image_size(), centres, zooms);
   Reprojection r;
-  std::vector<torch::Tensor> faces, fit_zooms;
-  std::vector<double> tan_halfs;
+  std::vector<torch::Tensor> fit_zooms;
   const auto index = choice.index.cpu();
   for (int64_t i = 0; i < n; ++i) {
     const int64_t k = index[i].item<int64_t>();
@@ -67,13 +66,13 @@ Reprojection reproject(const MeshBank& bank, const DerendererOutputs& out, const
       r.vertices.push_back(
           perspective_transform(v, pose.scales[i], pose.rotations[i], pose.translations[i], centres[i], zooms[i]));
     }
-    faces.push_back(bank.faces(k));
-    tan_halfs.push_back(o.render_size() / (2.0 * focal));
+    r.faces.push_back(bank.faces(k));
+    r.tan_halfs.push_back(o.render_size() / (2.0 * focal));
   }
   r.zooms = o.fit() ? torch::stack(fit_zooms, 0) : zooms;
   auto so = o.silhouette();
   so.image_size(o.render_size());
-  r.masks = render_silhouettes(r.vertices, faces, tan_halfs, so);
+  r.masks = render_silhouettes(r.vertices, r.faces, r.tan_halfs, so);
   return r;
 }
 

@@ -50,7 +50,11 @@ struct Reprojection {
   torch::Tensor masks;  // [N, 1, render_size, render_size]
   torch::Tensor zooms;  // [N, 1]
   std::vector<torch::Tensor> vertices;  // per object, camera space (after FFD, pose and view)
+  std::vector<torch::Tensor> faces;     // per object, of its chosen mesh
+  std::vector<double> tan_halfs;        // per object: render_size / (2 f)
 };
+// The test outputs' depth and normal maps of the same objects: render_depth_normal(r.vertices, r.faces,
+// r.tan_halfs, RasterMapsOptions().image_size(render_size)) (models/derender/raster_maps.hpp).
 
 // Renders each object's chosen mesh deformed by its FFD coefficients, posed by `pose`. focals [N] or [N, 1].
 Reprojection reproject(const MeshBank& bank, const DerendererOutputs& out, const Pose& pose, const MeshChoice& choice,

@@ -21,6 +21,9 @@ struct SilhouetteOptions {
   TORCH_ARG(double, sigma) = 1.0;  // edge sharpness, in squared pixels (smaller: sharper edges, narrower gradients)
   TORCH_ARG(double, near) = 0.1;   // faces with a vertex nearer than this (or beyond far) are dropped, as nr does
   TORCH_ARG(double, far) = 100.0;
+  // (face, pixel) pairs evaluated at once; backward recomputes them chunk by chunk, so this bounds the memory
+  // (about 100 bytes per pair) whatever the batch.
+  TORCH_ARG(int64_t, chunk) = 1 << 20;
 };
 
 // Renders object b's vertices[b] [V_b, 3] (camera space, float or double) with faces[b] [F_b, 3] (int64) at
