@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <utility>
 
 #include "core/error.hpp"
 
@@ -226,6 +227,26 @@ std::vector<float> crop_plane(const std::vector<std::uint8_t>& plane01, int widt
   std::vector<float> out(small.size());
   for (size_t p = 0; p < small.size(); ++p) out[p] = small[p] / 255.0f;
   return out;
+}
+
+bool crop_object(const Frame& frame, size_t index, KeyedRng* jitter, ObjectCrop& out, int mask_size) {
+  SDN_CHECK(index < frame.objects.size(), "crop_object: object index out of range");
+  const int w = frame.width, h = frame.height;
+  const ObjectGT& o = frame.objects[index];
+  const int id = o.track_id + 1;
+  Roi roi{};
+  if (id <= 0 || id > 65535 || !instance_roi(frame.instance, w, h, static_cast<std::uint16_t>(id), roi)) return false;
+  if (jitter) roi = jitter_roi(roi, *jitter);
+  ObjectCrop c;
+  c.roi = roi;
+  c.targets = object_targets(o, roi, frame.K);
+  c.rgb = crop_square(frame.rgb, w, h, 3, roi, {127, 127, 127}, c.side);
+  std::vector<std::uint8_t> mask(frame.instance.size());
+  for (size_t p = 0; p < mask.size(); ++p) mask[p] = frame.instance[p] == id;
+  c.mask = crop_plane(mask, w, h, roi, /*fill_one=*/false, mask_size);
+  c.ignore = crop_plane(ignore_mask(frame.instance, w, h, frame.objects, index), w, h, roi, /*fill_one=*/true, mask_size);
+  out = std::move(c);
+  return true;
 }
 
 }  // namespace sdn::data::derender

@@ -75,4 +75,18 @@ std::vector<float> normalise_crop(const std::vector<std::uint8_t>& square_rgb, i
 std::vector<float> crop_plane(const std::vector<std::uint8_t>& plane01, int width, int height, const Roi& roi,
                               bool fill_one, int size = 256);
 
+// Everything the original's VKitti.__getitem__ derives for one object of a frame except the colour jitter and
+// the final resize of the RGB crop (the jitter acts on the square crop, before resizing to 224).
+struct ObjectCrop {
+  Roi roi{};                        // tight instance box, jittered when a generator is given
+  Targets targets;
+  int side = 0;                     // of the square crop
+  std::vector<std::uint8_t> rgb;    // side x side x 3, grey-padded: jitter it, then normalise_crop(rgb, side)
+  std::vector<float> mask, ignore;  // mask_size^2 in [0, 1]: the silhouette target and the ignore mask
+};
+
+// objects[index] of `frame` (its instance pixels are those equal to track id + 1). jitter: the ROI jitter's
+// generator in training, nullptr for evaluation. False (and `out` untouched) if the object has no pixels.
+bool crop_object(const Frame& frame, size_t index, KeyedRng* jitter, ObjectCrop& out, int mask_size = 256);
+
 }  // namespace sdn::data::derender

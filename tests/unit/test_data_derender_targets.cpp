@@ -142,6 +142,44 @@ TEST(DerenderTargets, SquareCropPadsWithFillAndZerosBeyond) {
   for (float v : ig) EXPECT_FLOAT_EQ(v, 1.0f);  // padding of the ignore mask is "ignored"
 }
 
+TEST(DerenderTargets, CropObjectAssemblesOneItem) {
+  Frame f;
+  f.width = 40, f.height = 20;
+  f.rgb.assign(size_t(f.width) * f.height * 3, 200);
+  f.instance.assign(size_t(f.width) * f.height, 0);
+  f.objects.resize(2);
+  f.objects[0].track_id = 4, f.objects[0].z3d = 20, f.objects[0].length3d = 4, f.objects[0].height3d = 1.5f;
+  f.objects[0].width3d = 1.7f;
+  f.objects[1].track_id = 7, f.objects[1].z3d = 10;  // closer, just below the first one
+  for (int y = 5; y < 15; ++y)
+    for (int x = 10; x < 25; ++x) f.instance[size_t(y) * f.width + x] = 5;
+  for (int y = 15; y < 17; ++y)
+    for (int x = 12; x < 21; ++x) f.instance[size_t(y) * f.width + x] = 8;
+  ObjectCrop c;
+  ASSERT_TRUE(crop_object(f, 0, nullptr, c, 15));
+  EXPECT_EQ(c.roi, (Roi{5, 10, 15, 25}));
+  EXPECT_EQ(c.side, 15);  // h 10, w 15: the square spans rows 3..17 and cols 10..24, inside the image
+  EXPECT_EQ(c.rgb.size(), 15u * 15 * 3);
+  EXPECT_EQ(c.rgb[0], 200);
+  ASSERT_EQ(c.mask.size(), 15u * 15);  // 15 -> 15: no resampling, so pixels can be checked one by one
+  EXPECT_FLOAT_EQ(c.mask[7 * 15 + 7], 1.0f);   // image row 10
+  EXPECT_FLOAT_EQ(c.mask[0], 0.0f);            // image row 3, above the object
+  EXPECT_FLOAT_EQ(c.ignore[7 * 15 + 7], 0.0f);
+  EXPECT_FLOAT_EQ(c.ignore[12 * 15 + 5], 1.0f);  // image row 15, col 15: the closer object
+  EXPECT_FLOAT_EQ(c.ignore[12 * 15 + 12], 0.0f);  // col 22: beside it
+  EXPECT_NEAR(c.targets.droi_norm[1], 15 / 725.0, 1e-7);
+  ObjectCrop d;
+  ASSERT_TRUE(crop_object(f, 1, nullptr, d, 9));
+  EXPECT_EQ(d.roi, (Roi{15, 12, 17, 21}));  // h 2, w 9: the square spans rows 12..20 and includes object 0
+  float none = 0;
+  for (float v : d.ignore) none += v;
+  EXPECT_EQ(none, 0.0f);  // object 0 is farther: never ignored for object 1
+  sdn::KeyedRng rng{9};
+  ASSERT_TRUE(crop_object(f, 0, &rng, d, 16));
+  f.objects[1].track_id = 99;  // not in the instance map
+  EXPECT_FALSE(crop_object(f, 1, nullptr, d, 16));
+}
+
 namespace {
 
 bool python_has_pil() {
