@@ -14,6 +14,7 @@ Uses (Debian's /usr/bin/python3 with python3-torch and numpy):
   bench/derender_reference.py count
   bench/derender_reference.py load_obj MODEL.obj OUT.txt   # normalised vertices then faces, one per line
   bench/derender_reference.py ffd IN.txt OUT.txt           # IN: 192 coefficients, then one vertex per line
+  bench/derender_reference.py pose IN.txt OUT.txt          # IN: roi_norm(4) focal raw(8) per object; then vertices
 """
 import json
 import math
@@ -137,6 +138,83 @@ def ffd(vertices, ffd_coeff, num_grids=4):
     return ((P0 + dP) * B).view(-1, 3, num_grids ** 3).sum(dim=2)
 
 
+class PerspectiveTransform(nn.Module):
+    """models/transforms.py PerspectiveTransform, verbatim."""
+
+    def forward(self, vertices, scales=None, rotations=None, translations=None, perspective_translations=None,
+                zooms=None, zoom_tos=None):
+        if scales is not None:
+            scales = scales.unsqueeze(dim=1)
+            vertices = vertices * scales
+        if rotations is not None:
+            (a, b, c, d) = torch.unbind(rotations, dim=1)
+            T = torch.stack([
+                a * a + b * b - c * c - d * d, 2 * b * c - 2 * a * d, 2 * b * d + 2 * a * c,
+                2 * b * c + 2 * a * d, a * a - b * b + c * c - d * d, 2 * c * d - 2 * a * b,
+                2 * b * d - 2 * a * c, 2 * c * d + 2 * a * b, a * a - b * b - c * c + d * d,
+            ], dim=1).view(-1, 3, 3)
+            vertices = torch.matmul(vertices, torch.transpose(T, dim0=1, dim1=2))
+        if translations is not None:
+            translations = translations.unsqueeze(dim=1)
+            vertices = vertices + translations
+        if perspective_translations is not None:
+            perspective_translations = perspective_translations.unsqueeze(dim=1)
+        else:
+            perspective_translations = translations
+        (x, y, z) = torch.unbind(vertices, dim=2)
+        (x0, y0, z0) = torch.unbind(perspective_translations, dim=2)
+        x = x - x0 / z0 * z
+        y = y - y0 / z0 * z
+        if zoom_tos is not None:
+            zooms = torch.min(torch.abs(z) / torch.max(torch.abs(x), torch.abs(y)), dim=1, keepdim=True)[0] * zoom_tos
+        z = z / zooms
+        vertices = torch.stack([x, y, z], dim=2)
+        if zoom_tos is None:
+            return vertices
+        return (vertices, zooms)
+
+
+def pose(roi_norms, focals, raw, vertices, image_size=256, render_size=384):
+    """Derenderer3d.forward's ROI split, the Derenderer's theta normalisation and render()'s pose and views."""
+    _mroi_norms = torch.stack([roi_norms[:, 2] + roi_norms[:, 0], roi_norms[:, 3] + roi_norms[:, 1]], dim=1) / 2.0
+    _droi_norms = torch.stack([roi_norms[:, 2] - roi_norms[:, 0], roi_norms[:, 3] - roi_norms[:, 1]], dim=1)
+    (_theta_deltas, _translation2ds, _log_scales, _log_depths) = torch.split(raw, [2, 2, 3, 1], dim=1)
+    _theta_deltas = _theta_deltas / torch.norm(_theta_deltas, p=2, dim=1, keepdim=True)
+    batch_size = len(focals)
+    _thetas = torch.unsqueeze(torch.atan2(_theta_deltas[:, 1], _theta_deltas[:, 0]), dim=1)
+    _rotations = torch.cat([torch.cos(_thetas / 2), torch.zeros(batch_size, 1), torch.sin(_thetas / 2),
+                            torch.zeros(batch_size, 1)], dim=1)
+    _areas = torch.unsqueeze(_droi_norms[:, 0] * _droi_norms[:, 1], dim=1)
+    _scales = torch.exp(_log_scales)
+    _depths = torch.sqrt(torch.exp(_log_depths) / _areas)
+    _center2ds = _mroi_norms + _translation2ds * _droi_norms
+    _translation_units = torch.stack([_center2ds[:, 1], - _center2ds[:, 0], - torch.ones(batch_size)], dim=1)
+    _translation_units = _translation_units / torch.norm(_translation_units, p=2, dim=1, keepdim=True)
+    _translations = _depths * _translation_units
+    _alphas = - (_thetas - torch.atan(_translations[:, 0:1] / _translations[:, 2:3]))
+    _alphas = torch.remainder(_alphas + np.pi, 2 * np.pi) - np.pi
+    _ptu = torch.stack([_mroi_norms[:, 1], - _mroi_norms[:, 0], - torch.ones(batch_size)], dim=1)
+    _ptu = _ptu / torch.norm(_ptu, p=2, dim=1, keepdim=True)
+    _perspective_translations = _depths * _ptu
+    _zooms = (image_size / focals) / torch.max(_droi_norms, dim=1, keepdim=True)[0]
+    _zoom_tos = render_size / (2.0 * focals)
+    pt = PerspectiveTransform()
+    rows = []
+    for i in range(batch_size):
+        for t in (_thetas, _rotations, _scales, _depths, _center2ds, _translations, _alphas,
+                  _perspective_translations, _zooms):
+            rows.append(t[i].tolist())
+        v = pt(vertices.unsqueeze(0), scales=_scales[i:i + 1], rotations=_rotations[i:i + 1],
+               translations=_translations[i:i + 1], perspective_translations=_perspective_translations[i:i + 1],
+               zooms=_zooms[i:i + 1])
+        rows += v[0].tolist()
+        (v, z) = pt(vertices.unsqueeze(0), scales=_scales[i:i + 1], rotations=_rotations[i:i + 1],
+                    translations=_translations[i:i + 1], perspective_translations=_translations[i:i + 1],
+                    zoom_tos=_zoom_tos[i:i + 1])
+        rows += v[0].tolist() + [z[0].tolist()]
+    return rows
+
+
 def main(argv):
     model = Derenderer()
     sd = model.state_dict()
@@ -161,6 +239,15 @@ def main(argv):
         with open(argv[3], 'w') as f:
             for v in out.tolist():
                 f.write('%.9g %.9g %.9g\n' % tuple(v))
+    elif len(argv) == 4 and argv[1] == 'pose':
+        rows = [list(map(float, line.split())) for line in open(argv[2]) if line.strip()]
+        objects = [r for r in rows if len(r) == 13]
+        vertices = torch.tensor([r for r in rows if len(r) == 3], dtype=torch.float32)
+        o = torch.tensor(objects, dtype=torch.float32)
+        out = pose(o[:, 0:4], o[:, 4:5], o[:, 5:13], vertices)
+        with open(argv[3], 'w') as f:
+            for r in out:
+                f.write(' '.join('%.9g' % x for x in r) + '\n')
     else:
         sys.exit(__doc__)
 

@@ -1,16 +1,10 @@
 // The derenderer's per-object targets and crops in data/ (original: derender3d/datasets.py): the training
 // filter, mask ROI and its jitter, the 3D targets on a worked example, the ignore mask of closer objects, the
-// square crop with grey padding (and PIL's zeros beyond it), and the bilinear resize against Pillow itself
-// (skipped when Debian's python3-pil is missing).
+// square crop with grey padding (and PIL's zeros beyond it), and the assembled per-object item
+// (test_derender_reference.cpp checks the resize against Pillow itself).
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <cmath>
-#include <cstdio>
-#include <cstdlib>
-#include <fstream>
-#include <iterator>
-#include <random>
 
 #include "data/derender_targets.hpp"
 
@@ -180,49 +174,3 @@ TEST(DerenderTargets, CropObjectAssemblesOneItem) {
   EXPECT_FALSE(crop_object(f, 1, nullptr, d, 16));
 }
 
-namespace {
-
-bool python_has_pil() {
-  static const bool has = std::system("/usr/bin/python3 -c 'import PIL.Image' >/dev/null 2>&1") == 0;
-  return has;
-}
-
-std::vector<std::uint8_t> pil_resize(const std::vector<std::uint8_t>& img, int w, int h, int c, int ow, int oh) {
-  const std::string base = ::testing::TempDir() + "sdn_pil_" + std::to_string(getpid());
-  {
-    std::ofstream f(base + ".in", std::ios::binary);
-    f.write(reinterpret_cast<const char*>(img.data()), std::streamsize(img.size()));
-  }
-  const std::string mode = c == 3 ? "RGB" : "L";
-  const std::string cmd = "/usr/bin/python3 -c \"import PIL.Image as I; d=open('" + base + ".in','rb').read(); "
-                          "open('" + base + ".out','wb').write(I.frombytes('" + mode + "',(" + std::to_string(w) +
-                          "," + std::to_string(h) + "),d).resize((" + std::to_string(ow) + "," + std::to_string(oh) +
-                          "),I.BILINEAR).tobytes())\"";
-  EXPECT_EQ(std::system(cmd.c_str()), 0);
-  std::ifstream in(base + ".out", std::ios::binary);
-  std::vector<std::uint8_t> out((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  std::remove((base + ".in").c_str());
-  std::remove((base + ".out").c_str());
-  return out;
-}
-
-}  // namespace
-
-TEST(DerenderTargets, BilinearResizeEqualsPillow) {
-  if (!python_has_pil()) GTEST_SKIP() << "/usr/bin/python3 with PIL not available";
-  std::mt19937 gen(7);
-  struct Case { int w, h, c, ow, oh; };
-  for (const Case& k : {Case{300, 300, 3, 224, 224}, Case{61, 61, 3, 224, 224}, Case{513, 513, 1, 256, 256},
-                        Case{37, 53, 3, 224, 224}}) {
-    std::vector<std::uint8_t> img(size_t(k.w) * k.h * k.c);
-    for (auto& p : img) p = std::uint8_t(gen() % 256);
-    // Smooth regions too, where rounding differences would show as off-by-one levels.
-    for (int x = 0; x < k.w * k.c; ++x) img[size_t(x)] = std::uint8_t(x % 256);
-    const auto ours = resize_pil_bilinear(img, k.w, k.h, k.c, k.ow, k.oh);
-    const auto theirs = pil_resize(img, k.w, k.h, k.c, k.ow, k.oh);
-    ASSERT_EQ(ours.size(), theirs.size());
-    size_t diff = 0;
-    for (size_t i = 0; i < ours.size(); ++i) diff += ours[i] != theirs[i];
-    EXPECT_EQ(diff, 0u) << k.w << "x" << k.h << " -> " << k.ow << "x" << k.oh;
-  }
-}

@@ -2,6 +2,7 @@
 // original module definitions (bench/derender_reference.py), the original's counts, seeded init, the split of
 // the 1552 outputs in the original's order, the FFD against a direct Bernstein evaluation, the pose decode
 // inverting the data-side targets, the ROI filling 256 of 384 px in the training view, mesh choice and losses.
+// (test_derender_reference.cpp compares against the original's code itself.)
 // Regenerate the golden list: /usr/bin/python3 bench/derender_reference.py params > tests/golden/derender.params.txt
 #include <gtest/gtest.h>
 #include <torch/torch.h>
