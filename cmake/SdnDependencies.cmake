@@ -31,4 +31,6 @@ if(SDN_WITH_NCCL)
 endif()
 if(SDN_WITH_CUDA)
   find_package(CUDAToolkit REQUIRED)
+  # Code that needs CUDA-only LibTorch headers (the CUDA generator's state in checkpoints) tests this macro.
+  target_compile_definitions(sdn_torch INTERFACE SDN_WITH_CUDA=1)
 endif()

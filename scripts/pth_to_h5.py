@@ -1,10 +1,12 @@
 #!/usr/bin/python3
-"""Converts a PyTorch state_dict (.pth) of a 3D-SDN semantic model into an sdn weights file (HDF5).
+"""Converts a PyTorch state_dict (.pth) of a 3D-SDN model into an sdn weights file (HDF5).
 
   pth_to_h5.py --encoder encoder_epoch_25.pth --decoder decoder_epoch_25.pth --out w.h5
       the original 3D-SDN checkpoint pair; keys get the prefixes "encoder." and "decoder."
   pth_to_h5.py --state model.pth --out w.h5 [--model drn_d_22]
-      one state_dict (also a {'state_dict': ...} checkpoint; DataParallel's "module." prefix is removed)
+      one state_dict (also a {'state_dict': ...} checkpoint; DataParallel's "module." prefix is removed);
+      the textural branch's 60_net_G.pth / _E / _D (textural_netG, textural_netE, textural_netD) and
+      torchvision's vgg19-dcbb9e9d.pth (vgg19, for textural.vgg_weights) are recognised by their keys
 
 The weights file has one dataset per state_dict entry (float32, or int64 for integer tensors) with an "order"
 attribute, and root attributes format="sdn-weights", format_version=1, model=<architecture>
@@ -63,6 +65,13 @@ def guess_model(state):
         return 'resnet50dilated8_ppm_deepsup'
     if keys and all(k.startswith(('base.', 'seg.', 'up.')) for k in keys):
         return 'drn_d_22'
+    # The textural branch's <epoch>_net_{G,E,D}.pth (G and E share a layout; E reads the 3-channel image).
+    if keys and all(k.startswith('scale') for k in keys):
+        return 'textural_netD'
+    if keys and all(k.startswith('model.') for k in keys) and 'model.1.weight' in state:
+        return 'textural_netE' if state['model.1.weight'].shape[1] == 3 else 'textural_netG'
+    if keys and all(k.startswith(('features.', 'classifier.')) for k in keys):
+        return 'vgg19'
     return None
 
 

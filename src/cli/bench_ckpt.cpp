@@ -1,4 +1,5 @@
-// `sdn bench ckpt`: checkpoint save and load MB/s of the semantic model with its optimiser state (SGD momentum)
+// `sdn bench ckpt`: checkpoint save and load MB/s of a stage's model with its optimiser state (--config STAGE.ini;
+// default the semantic stage's defaults, as configs/semantic.ini)
 // through ckpt::write_checkpoint / read_checkpoint, vs dd writing and reading as many bytes on the same disk
 // (the limit), vs torch.save / torch.load of the same state in Python (bench/ckpt_reference.py), in one run with
 // the contenders interleaved. Every save is durable (fsync) and every file is evicted from the page cache
@@ -20,37 +21,38 @@
 #include "cli/run_setup.hpp"
 #include "core/error.hpp"
 #include "core/exit_codes.hpp"
+#include "core/fs.hpp"
 #include "core/log.hpp"
 #include "core/options.hpp"
+#include "train/run_checkpoint.hpp"
+#include "train/stage_registry.hpp"
 #include "train/train_state.hpp"
 
 namespace sdn::cli {
 namespace {
 
 struct BenchCkptConfig {
-  std::string arch = "resnet50dilated8_ppm_deepsup";
+  train::TrainConfig train;  // the stage, its model and checkpoint period, as `sdn train` reads them
   std::string dir = ".";  // the disk under test; a scratch directory is made (and removed) inside
   int rounds = 3;
   int threads = 2;
   int height = 152;       // step-time input (and the trainer's short side in the latency trials)
   int width = 496;
   int steps = 2;          // timed training steps for the step time (after one that creates the momenta)
-  std::uint64_t seed = 304;
   std::string python = "/usr/bin/python3";
   std::string script;     // default: SDN_BENCH_DIR/ckpt_reference.py
   std::string dd = "dd";
-  std::string train_config;  // default: the source tree's configs/semantic.ini
   std::string shards;        // enables the signal-to-exit trials
   int trials = 5;
   double every_minutes = -1;  // default: ckpt.every_minutes of the train config
   double mtbf_hours = 24;
 };
 
-opt::Schema<BenchCkptConfig> schema() {
+opt::Schema<BenchCkptConfig> schema(const Args& args) {
   using C = BenchCkptConfig;
-  opt::Schema<C> s("bench ckpt", "Checkpoint MB/s (sdn vs dd vs torch.save/load), stop latency, overhead.");
-  s.add("arch", "semantic model", [](C& c) -> auto& { return c.arch; }, models::semantic_model_names())
-      .add("dir", "directory on the disk to measure", [](C& c) -> auto& { return c.dir; })
+  opt::Schema<C> s("bench ckpt", "Checkpoint MB/s (sdn vs dd vs torch.save/load), stop latency, overhead, of the "
+                                 "stage in --config STAGE.ini (default: the semantic stage's defaults).");
+  s.add("dir", "directory on the disk to measure", [](C& c) -> auto& { return c.dir; })
       .add("rounds", "save+load rounds per contender (interleaved; medians reported)",
            [](C& c) -> auto& { return c.rounds; }, opt::Range{1, 100})
       .add("threads", "intra-op threads (both sides)", [](C& c) -> auto& { return c.threads; }, opt::Range{1, 256})
@@ -58,20 +60,18 @@ opt::Schema<BenchCkptConfig> schema() {
            [](C& c) -> auto& { return c.height; }, opt::Range{8, 4096})
       .add("width", "step-time input width", [](C& c) -> auto& { return c.width; }, opt::Range{8, 4096})
       .add("steps", "timed training steps for the step time", [](C& c) -> auto& { return c.steps; }, opt::Range{1, 100})
-      .add("seed", "model init, inputs, signal timing", [](C& c) -> auto& { return c.seed; })
       .add("python", "Python with torch (Debian's python3-torch)", [](C& c) -> auto& { return c.python; })
       .add("script", "the Python half (default: the source tree's bench/ckpt_reference.py)",
            [](C& c) -> auto& { return c.script; })
       .add("dd", "dd program (GNU coreutils: iflag=count_bytes, conv=fsync)", [](C& c) -> auto& { return c.dd; })
-      .add("train-config", "train config for the latency trials and the default period (default configs/semantic.ini)",
-           [](C& c) -> auto& { return c.train_config; })
       .add("shards", "shards for the signal-to-exit trials of `sdn train` (none: skip them)",
            [](C& c) -> auto& { return c.shards; })
       .add("trials", "signal-to-exit trials", [](C& c) -> auto& { return c.trials; }, opt::Range{1, 100})
-      .add("every-minutes", "checkpoint period to judge (default: ckpt.every_minutes of the train config)",
+      .add("every-minutes", "checkpoint period to judge (default: the stage config's ckpt.every_minutes)",
            [](C& c) -> auto& { return c.every_minutes; })
       .add("mtbf-hours", "mean time between failures of a job, for the Young/Daly period",
            [](C& c) -> auto& { return c.mtbf_hours; }, opt::Range{0.01, 1e6});
+  s.include(train::train_schema(train::stage_of_args(args)), [](C& c) -> train::TrainConfig& { return c.train; });
   return s;
 }
 
@@ -100,20 +100,11 @@ std::string mb_per_s(double bytes, double seconds) {
   return buf;
 }
 
-// The training config of the latency trials and of the period: the given file (or configs/semantic.ini),
-// with this benchmark's model and a batch one process can train.
-train::TrainConfig train_config_of(const BenchCkptConfig& c, const std::string& path) {
-  auto parsed = parse_train_config({"--config", path, "--run-dir", "unused", "--data.shards", "unused",
-                                    "--model.arch", c.arch});
-  return parsed.config;
-}
-
-void print_overhead(const BenchCkptConfig& c, const train::TrainConfig& tc, const std::string& tc_path,
-                    double save_s, const std::string& save_source, double step_s) {
-  const double minutes = c.every_minutes > 0 ? c.every_minutes : tc.ckpt.every_minutes;
+void print_overhead(const BenchCkptConfig& c, double save_s, const std::string& save_source, double step_s) {
+  const double minutes = c.every_minutes > 0 ? c.every_minutes : c.train.ckpt.every_minutes;
   if (minutes <= 0) {
-    std::printf("checkpoint overhead: %s has no time-based period (ckpt.every_minutes = 0); pass --every-minutes\n",
-                tc_path.c_str());
+    std::printf("checkpoint overhead: the stage config has no time-based period (ckpt.every_minutes = 0); pass "
+                "--every-minutes\n");
     return;
   }
   const double period = 60 * minutes, mtbf = 3600 * c.mtbf_hours;
@@ -121,7 +112,7 @@ void print_overhead(const BenchCkptConfig& c, const train::TrainConfig& tc, cons
   std::printf("| checkpoint period | steps between saves (%.2f s/step) | checkpoint overhead C/(T+C) | "
               "expected waste incl. rework, MTBF %.0f h |\n|---|---|---|---|\n", step_s, c.mtbf_hours);
   std::printf("| %.1f min (%s) | %.0f | %.3f%% | %.2f%% |\n", minutes,
-              c.every_minutes > 0 ? "--every-minutes" : ("ckpt.every_minutes of " + tc_path).c_str(), period / step_s,
+              c.every_minutes > 0 ? "--every-minutes" : "ckpt.every_minutes", period / step_s,
               100 * bench::checkpoint_overhead(save_s, period), 100 * bench::expected_waste(save_s, period, mtbf));
   std::printf("| %.1f min (Young/Daly sqrt(2 C MTBF)) | %.0f | %.3f%% | %.2f%% |\n", opt / 60, opt / step_s,
               100 * bench::checkpoint_overhead(save_s, opt), 100 * bench::expected_waste(save_s, opt, mtbf));
@@ -131,23 +122,26 @@ void print_overhead(const BenchCkptConfig& c, const train::TrainConfig& tc, cons
 }  // namespace
 
 int bench_ckpt(const Args& args) {
-  auto parsed = parse_command(schema(), args, validate);
+  auto parsed = parse_command(schema(args), args, validate);
   if (!parsed) return kExitOk;
   const auto& c = *parsed;
   log::init("warn");
   const std::string script = bench::source_file("bench/ckpt_reference.py", c.script, "script");
-  const std::string tc_path = bench::source_file("configs/semantic.ini", c.train_config, "train-config");
-  train::TrainConfig tc = train_config_of(c, tc_path);
   bench::ScratchDir scratch(c.dir, "sdn-bench-ckpt-");
-  std::printf("# %s\n# %s with SGD momentum, scratch %s, %d interleaved rounds\n",
-              bench::command_line("sdn bench ckpt", args).c_str(), c.arch.c_str(), scratch.path().c_str(), c.rounds);
+  // The state a checkpoint of `sdn train` holds after some steps: model, optimiser state, RNG, metadata.
+  torch::set_num_threads(c.threads);
+  bench::TrainStep step(c.train, torch::kCPU, 2, c.height, c.width, {});
+  const std::string model = step.stage().weights_name(step.stage().modules().front().first);
+  std::printf("# %s\n# %s (%s stage) with its optimiser state, scratch %s, %d interleaved rounds\n",
+              bench::command_line("sdn bench ckpt", args).c_str(), model.c_str(), c.train.stage.c_str(),
+              scratch.path().c_str(), c.rounds);
   const std::string load_before = bench::load_note();
   std::fflush(stdout);
 
   bench::ChildOptions po;
   po.pipe_stdin = po.pipe_stdout = true;
-  bench::Child py({c.python, script, "--model", c.arch, "--dir", scratch.path(), "--threads", std::to_string(c.threads),
-                   "--seed", std::to_string(c.seed)},
+  bench::Child py({c.python, script, "--model", model, "--dir", scratch.path(), "--threads", std::to_string(c.threads),
+                   "--seed", std::to_string(c.train.train.seed)},
                   po);
   const std::string ready = py.read_line();
   if (ready.rfind("ready ", 0) != 0) throw Error(script + ": unexpected first line '" + ready + "'");
@@ -158,20 +152,14 @@ int bench_ckpt(const Args& args) {
     return reply;
   };
 
-  // The state a checkpoint of `sdn train` holds after some steps: model, momenta, RNG, metadata.
-  torch::set_num_threads(c.threads);
-  tc.train.seed = c.seed;
-  bench::TrainStep step(tc, torch::kCPU, 2, c.height, c.width, c.seed, {});
   step.run();
   std::vector<double> step_times;
   for (int i = 0; i < c.steps; ++i) step_times.push_back(step.run());
-  ckpt::Checkpoint ck;
-  ck.tensors = train::collect_state(step.stage());
-  ck.tensors["rng/cpu/0"] = train::cpu_rng_state();
-  ck.meta.stage = step.stage().name();
-  ck.meta.step = 1 + c.steps;
-  ck.meta.config = train::relevant_entries(tc);
-  ck.meta.config_digest = ckpt::config_digest(ck.meta.config);
+  train::CheckpointFacts facts;
+  facts.step = 1 + c.steps;
+  facts.loader_position = facts.step * c.train.train.global_batch;
+  const ckpt::Checkpoint ck = train::make_checkpoint(step.stage(), c.train, train::resume_entries(c.train), facts,
+                                                     train::rng_states(0, torch::kCPU));
 
   const std::string sdn_path = scratch.path() + "/sdn.h5", dd_path = scratch.path() + "/dd.bin";
   std::string torch_path;
@@ -267,15 +255,20 @@ int bench_ckpt(const Args& args) {
   std::string save_source = "median ckpt::write_checkpoint time above";
 
   if (!c.shards.empty()) {
+    // The trainer reads this benchmark's resolved stage config, with a batch one process can train.
+    const std::string ini = scratch.path() + "/stage.ini";
+    fs::write_atomic(ini, train::train_schema(c.train.stage).to_ini(c.train));
     bench::StopLatencyOptions so;
-    so.train_argv = {bench::self_exe(), "train", "--config", tc_path, "--data.shards", c.shards, "--model.arch", c.arch,
+    so.train_argv = {bench::self_exe(), "train", "--config", ini, "--data.shards", c.shards,
                      "--train.threads", std::to_string(c.threads), "--train.log_every", "1",
-                     "--train.global_batch", "2",
-                     "--train.per_rank_batch", "2", "--augment.short_sides", std::to_string(c.height),
+                     "--train.global_batch", "2", "--train.per_rank_batch", "2",
                      "--ckpt.every_minutes", "0", "--ckpt.every_steps", "0", "--data.threads", "1"};
+    // Stages that rescale their inputs train at the step-time input's short side.
+    for (const auto& o : train::train_schema(c.train.stage).options())
+      if (o.key == "augment.short_sides") so.train_argv.insert(so.train_argv.end(), {"--augment.short_sides", std::to_string(c.height)});
     so.scratch = scratch.path();
     so.trials = c.trials;
-    so.seed = c.seed;
+    so.seed = c.train.train.seed;
     so.global_batch = 2;
     auto trials = bench::measure_stop_latency(so);
     std::vector<double> lat, ck_s, rest, steps;
@@ -295,7 +288,7 @@ int bench_ckpt(const Args& args) {
     save_source = "median save of the trainer itself (journal checkpoint events: state collection + store.save)";
   }
   std::printf("\n");
-  print_overhead(c, tc, tc_path, save_s, save_source, step_s);
+  print_overhead(c, save_s, save_source, step_s);
   return kExitOk;
 }
 

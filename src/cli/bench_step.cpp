@@ -1,6 +1,6 @@
-// `sdn bench step`: seconds per training step (and per image) of the semantic model, this trainer's step
-// (models/semantic_batch + SemanticStage::loss + backward + torch::optim::SGD, as train/loop.cpp runs it) vs
-// the same model in Python PyTorch (bench/semantic_step.py), in one run. Blocks of C++ steps alternate with
+// `sdn bench step`: seconds per training step (and per image) of a stage's model, this trainer's step (the
+// stage built from its config through the registry, stepped by train/step_runner as `sdn train` steps it) vs
+// the same model in Python PyTorch (bench/<stage>_step.py), in one run. Blocks of C++ steps alternate with
 // blocks of Python steps, so a change of machine load hits both; the per-block ratios are printed too.
 // --ranks-compare instead measures images/s of 1 vs N ranks (mpirun, gradient reducer, SyncBN) at the same
 // global batch and the same total thread count.
@@ -20,6 +20,7 @@
 #include "cli/parse_command.hpp"
 #include "core/error.hpp"
 #include "core/exit_codes.hpp"
+#include "core/fs.hpp"
 #include "core/log.hpp"
 #include "core/options.hpp"
 #include "dist/abort.hpp"
@@ -28,13 +29,13 @@
 #include "dist/mpi_reducer.hpp"
 #include "dist/mpi_session.hpp"
 #include "dist/reducer_factory.hpp"
-#include "train/semantic_stage.hpp"
+#include "train/stage_registry.hpp"
 
 namespace sdn::cli {
 namespace {
 
 struct BenchStepConfig {
-  std::string arch = "resnet50dilated8_ppm_deepsup";
+  train::TrainConfig train;  // the stage and its model, as `sdn train` reads them (--config STAGE.ini, --model.arch)
   int batch = 2;     // the reference's measured point: batch 2, 152x496, 2 threads
   int height = 152;
   int width = 496;
@@ -43,9 +44,8 @@ struct BenchStepConfig {
   int rounds = 3;    // blocks per implementation, alternating
   int warmup = 1;
   std::string device = "cpu";
-  std::uint64_t seed = 304;
   std::string python = "/usr/bin/python3";
-  std::string script;  // default: SDN_BENCH_DIR/semantic_step.py
+  std::string script;  // default: the source tree's bench/<stage>_step.py
   bool ranks_compare = false;
   int ranks = 2;
   std::string mpirun = "mpirun";
@@ -53,11 +53,11 @@ struct BenchStepConfig {
   bool rank_worker = false;  // internal: one side of --ranks-compare, run under mpirun
 };
 
-opt::Schema<BenchStepConfig> schema() {
+opt::Schema<BenchStepConfig> schema(const Args& args) {
   using C = BenchStepConfig;
-  opt::Schema<C> s("bench step", "Train-step time of the semantic model: C++ (this trainer) vs Python PyTorch.");
-  s.add("arch", "semantic model", [](C& c) -> auto& { return c.arch; }, models::semantic_model_names())
-      .add("batch", "images per step (global batch with --ranks-compare)", [](C& c) -> auto& { return c.batch; },
+  opt::Schema<C> s("bench step", "Train-step time of a stage's model (--config STAGE.ini, --model.arch, ...): C++ "
+                                 "(this trainer) vs Python PyTorch.");
+  s.add("batch", "images per step (global batch with --ranks-compare)", [](C& c) -> auto& { return c.batch; },
            opt::Range{1, 1024})
       .add("height", "input height (multiple of 8)", [](C& c) -> auto& { return c.height; }, opt::Range{8, 4096})
       .add("width", "input width (multiple of 8)", [](C& c) -> auto& { return c.width; }, opt::Range{8, 4096})
@@ -69,10 +69,9 @@ opt::Schema<BenchStepConfig> schema() {
       .add("warmup", "untimed steps first, per implementation", [](C& c) -> auto& { return c.warmup; },
            opt::Range{0, 100})
       .add("device", "cpu or cuda (GPU 0)", [](C& c) -> auto& { return c.device; }, opt::Choices{"cpu", "cuda"})
-      .add("seed", "model init and input seed", [](C& c) -> auto& { return c.seed; })
       .add("python", "Python with torch (Debian's python3-torch: the same 1.13 as LibTorch)",
            [](C& c) -> auto& { return c.python; })
-      .add("script", "the Python half (default: the source tree's bench/semantic_step.py)",
+      .add("script", "the Python half (default: the source tree's bench/<stage>_step.py)",
            [](C& c) -> auto& { return c.script; })
       .add("ranks-compare", "instead: images/s of 1 vs --ranks ranks under mpirun (gradient reducer, SyncBN)",
            [](C& c) -> auto& { return c.ranks_compare; })
@@ -81,6 +80,7 @@ opt::Schema<BenchStepConfig> schema() {
       .add("mpi-progress", "MPI gradient reducer progress with --ranks-compare (auto = thread when MPI allows)",
            [](C& c) -> auto& { return c.mpi_progress; }, opt::Choices{"auto", "nonblocking", "thread"})
       .add("rank-worker", "(internal) one side of --ranks-compare", [](C& c) -> auto& { return c.rank_worker; });
+  s.include(train::train_schema(train::stage_of_args(args)), [](C& c) -> train::TrainConfig& { return c.train; });
   return s;
 }
 
@@ -90,18 +90,24 @@ std::vector<std::string> validate(const BenchStepConfig& c) {
   if (c.ranks_compare && c.device != "cpu") e.push_back("ranks-compare: CPU only (one machine, one GPU at most)");
   if (c.ranks_compare && c.batch % c.ranks) e.push_back("batch: must be divisible by --ranks for --ranks-compare");
   const int world = c.ranks_compare ? c.ranks : 1;
-  if (!c.rank_worker) {
-    if (auto p = models::batch_norm_batch_problem(c.arch, c.batch / world, world); !p.empty())
-      e.push_back("batch: " + p);
+  if (!c.rank_worker && c.batch % world == 0) {
+    // The stage's own per-world limits (e.g. BatchNorm on one sample) at the benchmark's batch split.
+    auto t = c.train;
+    t.train.global_batch = c.batch;
+    t.train.per_rank_batch = c.batch / world;
+    const auto& spec = train::stage_spec(t.stage);
+    if (spec.validate)
+      for (auto& p : spec.validate(t)) e.push_back(p);
+    if (spec.validate_for_world)
+      for (auto& p : spec.validate_for_world(t, world)) e.push_back("batch: " + p);
   }
   return e;
 }
 
-train::TrainConfig stage_config(const BenchStepConfig& c) {
-  train::TrainConfig t;
-  t.model.arch = c.arch;
-  t.train.seed = c.seed;
-  return t;
+// The model name the Python half builds (the weights name of the stage's first module, e.g. the arch).
+std::string python_model(const BenchStepConfig& c) {
+  auto stage = train::make_stage(c.train, {});
+  return stage->weights_name(stage->modules().front().first);
 }
 
 torch::Device device_of(const BenchStepConfig& c) {
@@ -120,10 +126,11 @@ std::string fmt(const char* f, double v) {
 
 int compare_python(const BenchStepConfig& c, const Args& args) {
   const auto device = device_of(c);
-  const std::string script = bench::source_file("bench/semantic_step.py", c.script, "script");
+  const std::string script = bench::source_file("bench/" + c.train.stage + "_step.py", c.script, "script");
+  const std::string model = python_model(c);
   std::printf("# %s\n# %s, batch %d of %dx%d, %d thread%s, %s; %d rounds x %d timed steps per side "
               "(after %d warm-up)\n",
-              bench::command_line("sdn bench step", args).c_str(), c.arch.c_str(), c.batch, c.height, c.width,
+              bench::command_line("sdn bench step", args).c_str(), model.c_str(), c.batch, c.height, c.width,
               c.threads, c.threads == 1 ? "" : "s", c.device.c_str(), c.rounds, c.steps, c.warmup);
   const std::string load_before = bench::load_note();
   std::fflush(stdout);
@@ -131,9 +138,9 @@ int compare_python(const BenchStepConfig& c, const Args& args) {
   // Python first, alone: its start-up and warm-up must not overlap ours.
   bench::ChildOptions po;
   po.pipe_stdin = po.pipe_stdout = true;
-  bench::Child py({c.python, script, "--model", c.arch, "--batch", std::to_string(c.batch), "--height",
+  bench::Child py({c.python, script, "--model", model, "--batch", std::to_string(c.batch), "--height",
                    std::to_string(c.height), "--width", std::to_string(c.width), "--threads", std::to_string(c.threads),
-                   "--warmup", std::to_string(c.warmup), "--seed", std::to_string(c.seed), "--device",
+                   "--warmup", std::to_string(c.warmup), "--seed", std::to_string(c.train.train.seed), "--device",
                    c.device == "cuda" ? "cuda:0" : "cpu"},
                   po);
   const std::string ready = py.read_line();
@@ -141,14 +148,14 @@ int compare_python(const BenchStepConfig& c, const Args& args) {
   const auto info = nlohmann::json::parse(ready.substr(6));
 
   torch::set_num_threads(c.threads);
-  bench::TrainStep cpp(stage_config(c), device, c.batch, c.height, c.width, c.seed, {});
-  for (int i = 0; i < c.warmup; ++i) cpp.run(nullptr);
+  bench::TrainStep cpp(c.train, device, c.batch, c.height, c.width, {});
+  for (int i = 0; i < c.warmup; ++i) cpp.run();
 
   std::vector<double> t_cpp, t_py, ratios;
   for (int r = 0; r < c.rounds; ++r) {
     std::vector<double> rc, rp;
     auto run_cpp = [&] {
-      for (int i = 0; i < c.steps; ++i) rc.push_back(cpp.run(nullptr));
+      for (int i = 0; i < c.steps; ++i) rc.push_back(cpp.run());
     };
     auto run_py = [&] {
       py.write_line("steps " + std::to_string(c.steps));
@@ -171,12 +178,13 @@ int compare_python(const BenchStepConfig& c, const Args& args) {
   std::printf("# %s before, %s after\n", load_before.c_str(), load_after.c_str());
   std::printf("| implementation | step s (median) | min | s per image | images/s | time vs C++ |\n");
   std::printf("|---|---|---|---|---|---|\n");
-  std::printf("| C++ LibTorch %d.%d (sdn: semantic_batch + SemanticStage::loss + SGD) | %.3f | %.3f | %.3f | %.3f "
+  std::printf("| C++ LibTorch %d.%d (sdn: the %s stage's step) | %.3f | %.3f | %.3f | %.3f "
               "| 1.00 |\n",
-              TORCH_VERSION_MAJOR, TORCH_VERSION_MINOR, mc, bench::minimum(t_cpp), mc / c.batch, c.batch / mc);
+              TORCH_VERSION_MAJOR, TORCH_VERSION_MINOR, c.train.stage.c_str(), mc, bench::minimum(t_cpp), mc / c.batch,
+              c.batch / mc);
   const int py_threads = info.value("threads", 0);
-  std::printf("| Python PyTorch %s (bench/semantic_step.py, %d thread%s) | %.3f | %.3f | %.3f | %.3f | %.2f |\n",
-              info.value("torch", std::string("?")).c_str(), py_threads, py_threads == 1 ? "" : "s", mp,
+  std::printf("| Python PyTorch %s (%s, %d thread%s) | %.3f | %.3f | %.3f | %.3f | %.2f |\n",
+              info.value("torch", std::string("?")).c_str(), script.c_str(), py_threads, py_threads == 1 ? "" : "s", mp,
               bench::minimum(t_py),
               mp / c.batch, c.batch / mp, mp / mc);
   std::string per_round;
@@ -194,18 +202,15 @@ int rank_worker(const BenchStepConfig& c) {
   try {
     torch::set_num_threads(c.threads);
     const int per_rank = c.batch / comm.size();
-    bench::TrainStep step(stage_config(c), torch::kCPU, per_rank, c.height, c.width, c.seed,
-                          comm.size() > 1 ? dist::make_cross_rank_sum(comm) : dist::CrossRankSum{});
-    for (auto& [name, module] : step.stage().modules()) dist::broadcast_from_root(comm, dist::state_tensors(*module));
-    std::vector<dist::NamedTensor> params;
-    for (auto& [n, t] : step.stage().phases()[0].params) params.push_back({n, t});
     dist::ReducerOptions ro;
     ro.mpi_progress = dist::parse_mpi_progress(c.mpi_progress);
-    auto reducer = dist::make_reducer(std::move(params), ro, comm);
+    bench::TrainStep step(c.train, torch::kCPU, per_rank, c.height, c.width,
+                          comm.size() > 1 ? dist::make_cross_rank_sum(comm) : dist::CrossRankSum{}, &comm, ro);
+    for (auto& [name, module] : step.stage().modules()) dist::broadcast_from_root(comm, dist::state_tensors(*module));
     std::vector<double> times;
     for (int i = 0; i < c.warmup + c.steps * c.rounds; ++i) {
-      SDN_MPI_CHECK(MPI_Barrier(comm.comm()));
-      double t = step.run(reducer.get());
+      dist::barrier(comm);
+      double t = step.run();
       SDN_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, &t, 1, MPI_DOUBLE, MPI_MAX, comm.comm()));
       if (i >= c.warmup) times.push_back(t);
     }
@@ -224,10 +229,14 @@ int rank_worker(const BenchStepConfig& c) {
 
 int compare_ranks(const BenchStepConfig& c, const Args& args) {
   std::printf("# %s\n# %s, global batch %d of %dx%d, %d threads in total, %d timed steps per run (after %d warm-up)\n",
-              bench::command_line("sdn bench step", args).c_str(), c.arch.c_str(), c.batch, c.height, c.width,
+              bench::command_line("sdn bench step", args).c_str(), python_model(c).c_str(), c.batch, c.height, c.width,
               c.threads, c.steps * c.rounds, c.warmup);
   const std::string load_before = bench::load_note();
   std::fflush(stdout);
+  // The workers read the resolved stage config from a file, so they build exactly this model.
+  bench::ScratchDir scratch("/tmp", "sdn-bench-step-");
+  const std::string stage_ini = scratch.path() + "/stage.ini";
+  fs::write_atomic(stage_ini, train::train_schema(c.train.stage).to_ini(c.train));
   auto measure = [&](int ranks) {
     std::vector<std::string> argv = {c.mpirun};
     if (::geteuid() == 0) argv.push_back("--allow-run-as-root");
@@ -237,10 +246,10 @@ int compare_ranks(const BenchStepConfig& c, const Args& args) {
     argv.push_back(bench::self_exe());
     for (const char* a : {"bench", "step", "--rank-worker"}) argv.push_back(a);
     const std::vector<std::pair<std::string, std::string>> opts = {
-        {"arch", c.arch}, {"batch", std::to_string(c.batch)}, {"height", std::to_string(c.height)},
+        {"config", stage_ini}, {"batch", std::to_string(c.batch)}, {"height", std::to_string(c.height)},
         {"width", std::to_string(c.width)}, {"threads", std::to_string(std::max(1, c.threads / ranks))},
         {"steps", std::to_string(c.steps)}, {"rounds", std::to_string(c.rounds)},
-        {"warmup", std::to_string(c.warmup)}, {"seed", std::to_string(c.seed)}, {"mpi-progress", c.mpi_progress}};
+        {"warmup", std::to_string(c.warmup)}, {"mpi-progress", c.mpi_progress}};
     for (const auto& [k, v] : opts) argv.push_back("--" + k), argv.push_back(v);
     auto r = bench::run_timed(argv);
     std::string result;  // rank 0's JSON line (the last line that starts with '{')
@@ -272,7 +281,7 @@ int compare_ranks(const BenchStepConfig& c, const Args& args) {
 }  // namespace
 
 int bench_step(const Args& args) {
-  auto parsed = parse_command(schema(), args, validate);
+  auto parsed = parse_command(schema(args), args, validate);
   if (!parsed) return kExitOk;
   const auto& c = *parsed;
   log::init("warn");

@@ -6,6 +6,8 @@
 #include <chrono>
 #include <random>
 
+#include "train/stage_registry.hpp"
+
 namespace sdn::cli::bench {
 namespace {
 
@@ -15,10 +17,13 @@ constexpr std::int64_t kScheduleSteps = 500000;
 }  // namespace
 
 TrainStep::TrainStep(const train::TrainConfig& config, torch::Device device, int batch, int height, int width,
-                     std::uint64_t seed, dist::CrossRankSum sum)
-    : device_(device), stage_(config, device, std::move(sum)) {
-  std::mt19937 gen(static_cast<std::uint32_t>(seed));
+                     dist::CrossRankSum sum, const dist::Communicator* comm, dist::ReducerOptions reducer)
+    : device_(device), stage_(train::make_stage(config, {device, std::move(sum)})) {
+  stage_->enter_schedule(0, kScheduleSteps);
+  runner_ = std::make_unique<train::StepRunner>(*stage_, comm, std::move(reducer));
+  std::mt19937 gen(static_cast<std::uint32_t>(config.train.seed));
   std::uniform_int_distribution<int> byte(0, 255), cls(0, 13);
+  std::vector<data::Sample> samples;
   for (int i = 0; i < batch; ++i) {
     data::Sample s;
     s.index = i, s.width = width, s.height = height;
@@ -26,20 +31,14 @@ TrainStep::TrainStep(const train::TrainConfig& config, torch::Device device, int
     s.classes.resize(static_cast<size_t>(width) * height);
     for (auto& v : s.rgb) v = static_cast<std::uint8_t>(byte(gen));
     for (auto& v : s.classes) v = static_cast<std::uint8_t>(cls(gen));
-    micro_.push_back(std::move(s));
+    samples.push_back(std::move(s));
   }
+  micro_.push_back(std::move(samples));
 }
 
-double TrainStep::run(dist::GradientReducer* reducer) {
-  auto& phase = stage_.phases()[0];
+double TrainStep::run() {
   const auto t0 = std::chrono::steady_clock::now();
-  train::set_learning_rate(*phase.optimizer, stage_.lr(0, step_, kScheduleSteps));
-  phase.optimizer->zero_grad();
-  if (reducer) reducer->set_sync(true);
-  auto l = stage_.loss(0, micro_);
-  l.total.backward();
-  if (reducer) reducer->finish();
-  phase.optimizer->step();
+  runner_->run(step_, kScheduleSteps, micro_);
   if (device_.is_cuda()) torch::cuda::synchronize();
   ++step_;
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -1,36 +1,40 @@
-// The trainer's optimisation step on fixed synthetic frames, for the benchmarks: the same SemanticStage
-// (models/semantic_batch, SemanticStage::loss, torch::optim::SGD) and the same call order as train/loop.cpp
-// with one micro-batch, so what `sdn bench step` and `sdn bench ckpt` time is what `sdn train` runs.
+// The trainer's optimisation step on fixed synthetic frames, for the benchmarks: the configured stage built
+// through the registry and stepped by train/step_runner (the loop's own step), so what `sdn bench step` and
+// `sdn bench ckpt` time is what `sdn train` runs.
 #pragma once
 
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "data/sample.hpp"
 #include "dist/collectives.hpp"
-#include "dist/gradient_reducer.hpp"
-#include "train/semantic_stage.hpp"
+#include "train/config.hpp"
+#include "train/stage.hpp"
+#include "train/step_runner.hpp"
 
 namespace sdn::cli::bench {
 
 class TrainStep {
  public:
-  // `config` as `sdn train` would use it (model, optimiser); `batch` random height x width frames with random
-  // class ids 0..13 (Misc included, so the ignore index is exercised). `sum` spans the ranks for SyncBN.
+  // `config` as `sdn train` would use it (stage, model, optimiser); `batch` random height x width frames with
+  // random class ids 0..13 (Misc included, so the ignore index is exercised). `sum` spans the ranks for SyncBN;
+  // `comm` (optional) reduces gradients as the loop does, with `reducer` options.
   TrainStep(const train::TrainConfig& config, torch::Device device, int batch, int height, int width,
-            std::uint64_t seed, dist::CrossRankSum sum);
+            dist::CrossRankSum sum, const dist::Communicator* comm = nullptr, dist::ReducerOptions reducer = {});
 
-  // One step; returns its seconds (on CUDA after a device synchronise). `reducer` may be null (one process).
-  double run(dist::GradientReducer* reducer = nullptr);
+  // One step; returns its seconds (on CUDA after a device synchronise).
+  double run();
 
-  train::SemanticStage& stage() { return stage_; }
+  train::Stage& stage() { return *stage_; }
 
  private:
   torch::Device device_;
-  train::SemanticStage stage_;
-  std::vector<data::Sample> micro_;
+  std::unique_ptr<train::Stage> stage_;
+  std::unique_ptr<train::StepRunner> runner_;
+  std::vector<std::vector<data::Sample>> micro_;
   std::int64_t step_ = 0;
 };
 

@@ -1,5 +1,5 @@
-// `sdn eval`: multi-scale evaluation of a run's checkpoint on a shard split (pixel accuracy, per-class IoU,
-// mIoU as the original vkitti_eval.py), split across ranks; the table goes to stdout and, with CSV and JSON
+// `sdn eval`: the run's stage evaluates its checkpoint on a shard split (semantic: pixel accuracy, per-class IoU
+// and mIoU as the original vkitti_eval.py), split across ranks; the table goes to stdout and, with CSV and JSON
 // twins, to RUN/eval/.
 #include <spdlog/spdlog.h>
 
@@ -18,7 +18,8 @@ namespace sdn::cli {
 
 int run_eval(const Args& args) {
   auto parsed =
-      parse_command(inference_schema("eval", "Evaluate a run's checkpoint: pixel accuracy, per-class IoU, mIoU."), args);
+      parse_command(inference_schema("eval", "Evaluate a run's checkpoint with its stage's metrics (semantic: pixel "
+                                             "accuracy, per-class IoU, mIoU)."), args);
   if (!parsed) return kExitOk;
   const auto& ic = *parsed;
   dist::MpiSession mpi;
@@ -26,11 +27,10 @@ int run_eval(const Args& args) {
   return run_collectively(comm, [&] {
     log::init(ic.log_level);
     train::TrainConfig cfg;
-    std::unique_ptr<train::SemanticStage> stage;
+    std::unique_ptr<train::Stage> stage;
     const auto step = load_trained_stage(ic, cfg, stage, comm);
-    stage->set_eval_scales(ic.scales);
     data::ShardSet set(cfg.data.shards, ic.split);
-    auto r = stage->evaluate(set, ic.samples, comm);
+    auto r = stage->evaluate(set, inference_options(ic), comm);
     if (comm.rank() == 0) {
       std::printf("%s", r.table.c_str());
       const std::string base = ic.run_dir + "/eval/" + ic.split + "-step-" + std::to_string(step);

@@ -1,35 +1,20 @@
-// `sdn predict`: label maps and visualisations for chosen frames, like the original vkitti_test.py: per frame
-// a label PNG (argmax 0..12, the values the textural branch reads after +1) and a colourised strip
-// image | prediction | ground truth, under RUN/predict/<world>/<variation>/.
+// `sdn predict`: the run's stage writes its predictions for chosen frames (semantic: label PNGs and
+// image | prediction | truth strips, as the original vkitti_test.py) under RUN/predict/ or --out, split across ranks.
 #include <spdlog/spdlog.h>
-
-#include <cstdio>
-#include <filesystem>
 
 #include "cli/commands.hpp"
 #include "cli/parse_command.hpp"
 #include "cli/run_setup.hpp"
 #include "core/exit_codes.hpp"
-#include "core/fs.hpp"
 #include "core/log.hpp"
-#include "data/image_io.hpp"
-#include "data/loader.hpp"
 #include "data/shard_set.hpp"
-#include "data/vkitti.hpp"
 
 namespace sdn::cli {
-namespace {
-
-// Colour of a 3D-SDN class id (255 and out of range: black).
-const std::uint8_t* colour_of(int id) {
-  static const std::uint8_t black[3] = {0, 0, 0};
-  return id >= 0 && id < data::kNumClasses ? data::class_colors()[static_cast<size_t>(id)].data() : black;
-}
-
-}  // namespace
 
 int run_predict(const Args& args) {
-  auto parsed = parse_command(inference_schema("predict", "Write label PNGs and image|prediction|truth strips."), args);
+  auto parsed = parse_command(
+      inference_schema("predict", "Write the stage's predictions (semantic: label PNGs and image|prediction|truth strips)."),
+      args);
   if (!parsed) return kExitOk;
   const auto& ic = *parsed;
   dist::MpiSession mpi;
@@ -37,54 +22,11 @@ int run_predict(const Args& args) {
   return run_collectively(comm, [&] {
     log::init(ic.log_level);
     train::TrainConfig cfg;
-    std::unique_ptr<train::SemanticStage> stage;
+    std::unique_ptr<train::Stage> stage;
     load_trained_stage(ic, cfg, stage, comm);
-    stage->model()->eval();
     data::ShardSet set(cfg.data.shards, ic.split);
-    std::vector<std::int64_t> indices(ic.indices.begin(), ic.indices.end());
-    if (indices.empty())
-      for (std::int64_t i = 0; i < (ic.samples > 0 ? std::min(ic.samples, set.size()) : set.size()); ++i) indices.push_back(i);
-    const std::string out = ic.out.empty() ? ic.run_dir + "/predict" : ic.out;
-    auto mine = data::eval_range(static_cast<std::int64_t>(indices.size()), comm.rank(), comm.size());
-    // The label PNG stores raw argmax values (0..13); its palette shows them in the class colours.
-    data::img::Palette palette;
-    for (int c = 0; c < cfg.model.num_classes; ++c) {
-      const auto* rgb = colour_of(c + 1);
-      palette.push_back({rgb[0], rgb[1], rgb[2]});
-    }
-    data::Sample s;
-    for (std::int64_t k = mine.begin; k < mine.end; ++k) {
-      const auto i = indices[static_cast<size_t>(k)];
-      if (i < 0 || i >= set.size())
-        throw UsageError("--indices: " + std::to_string(i) + " is outside the split's " + std::to_string(set.size()) + " samples");
-      set.read(i, {true, true, false, false}, s);
-      auto info = set.info(i);
-      auto pred = stage->predict_probabilities(s, ic.scales).argmax(1).to(torch::kCPU).to(torch::kUInt8).contiguous();
-      const auto* p = pred.data_ptr<std::uint8_t>();
-      const int w = s.width, h = s.height;
-      data::img::Image8 label{w, h, 1, std::vector<std::uint8_t>(p, p + static_cast<size_t>(w) * h)};
-      data::img::Image8 strip{3 * w, h, 3, std::vector<std::uint8_t>(static_cast<size_t>(3) * w * h * 3)};
-      for (int y = 0; y < h; ++y)
-        for (int x = 0; x < w; ++x) {
-          const size_t px = static_cast<size_t>(y) * w + x;
-          auto* row = &strip.pixels[(static_cast<size_t>(y) * 3 * w) * 3];
-          // Output channel c is class c+1 (Misc was never a target).
-          const std::uint8_t* pc = colour_of(p[px] + 1);
-          const std::uint8_t* gc = colour_of(s.classes[px]);
-          for (int ch = 0; ch < 3; ++ch) {
-            row[static_cast<size_t>(x) * 3 + ch] = s.rgb[px * 3 + ch];
-            row[static_cast<size_t>(w + x) * 3 + ch] = pc[ch];
-            row[static_cast<size_t>(2 * w + x) * 3 + ch] = gc[ch];
-          }
-        }
-      const std::string dir = out + "/" + info.world + "/" + info.variation;
-      fs::ensure_writable_dir(dir);
-      char name[32];
-      std::snprintf(name, sizeof name, "%05d", info.frame);
-      data::img::write_png_rgb8(dir + "/" + name + "_vis.png", strip);
-      data::img::write_png_palette(dir + "/" + name + ".png", label, palette);
-    }
-    if (comm.rank() == 0) spdlog::info("predictions for {} frame(s) in {}", indices.size(), out);
+    const std::string summary = stage->predict(set, inference_options(ic), comm);
+    if (comm.rank() == 0) spdlog::info("{}", summary);
     return kExitOk;
   });
 }

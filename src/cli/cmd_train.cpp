@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <cstdlib>
 #include <cstring>
 #include <thread>
 
@@ -16,7 +17,7 @@
 #include "dist/collectives.hpp"
 #include "slurm/scheduler.hpp"
 #include "train/loop.hpp"
-#include "train/semantic_stage.hpp"
+#include "train/stage_registry.hpp"
 #include "train/stop.hpp"
 
 namespace sdn::cli {
@@ -42,6 +43,17 @@ void route_stop_signals_to_one_thread(const std::vector<std::string>& names) {
     pthread_sigmask(SIG_UNBLOCK, &g_stop_set, nullptr);
     for (;;) ::pause();  // returns after each handled signal
   }).detach();
+}
+
+// Test seam of the fault-injection tests (tests/integration/faults_kill9.sh): SDN_TEST_KILL_AT_PHASE=<phase>
+// SIGKILLs the trainer at that phase of its first checkpoint write. Not a config key: no run.ini may carry it.
+ckpt::WriteHook test_kill_hook() {
+  const char* phase = std::getenv("SDN_TEST_KILL_AT_PHASE");
+  if (!phase || !*phase) return {};
+  const std::string wanted = phase;
+  return [wanted](ckpt::WritePhase p) {
+    if (wanted == ckpt::phase_name(p)) ::raise(SIGKILL);
+  };
 }
 
 }  // namespace
@@ -83,6 +95,7 @@ int run_train(const Args& args) {
     env.code_version = SDN_VERSION;
     env.deadline = job_deadline(cfg, env.job_id);
     env.process_start = process_start;
+    env.write_hook = test_kill_hook();
 
     std::unique_ptr<ckpt::RunLock> lock;
     if (comm.rank() == 0) {
@@ -102,13 +115,13 @@ int run_train(const Args& args) {
     }
 
     auto device = pick_device(cfg, comm);
-    train::SemanticStage stage(cfg, device,
-                               comm.size() > 1 ? dist::make_cross_rank_sum(comm) : std::function<void(torch::Tensor&)>{});
+    auto stage = train::make_stage(cfg, stage_context(device, comm));
     if (comm.rank() == 0)
       spdlog::info("training {} ({}) on {} rank(s), device {}, global batch {} = {} x {} x {} micro-batch(es)", cfg.stage,
-                   cfg.model.arch, comm.size(), device.str(), cfg.train.global_batch, comm.size(),
-                   cfg.train.per_rank_batch, cfg.train.global_batch / (comm.size() * cfg.train.per_rank_batch));
-    train::Trainer trainer(cfg, stage, comm, env);
+                   stage->weights_name(stage->modules().front().first), comm.size(), device.str(),
+                   cfg.train.global_batch, comm.size(), cfg.train.per_rank_batch,
+                   cfg.train.global_batch / (comm.size() * cfg.train.per_rank_batch));
+    train::Trainer trainer(cfg, *stage, comm, env);
     return trainer.run().exit_code;
   }, journal_failure);
 }

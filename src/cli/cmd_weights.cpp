@@ -1,7 +1,8 @@
-// `sdn weights export|import`: the semantic models' PyTorch-compatible weight files (models/weights_io.hpp).
-// export writes a trained model's state_dict from a checkpoint (--from), or a freshly initialised one (--seed);
-// import --check proves a file (e.g. converted from an original .pth by scripts/pth_to_h5.py) loads into the
-// named model. A run starts from such a file with `sdn train --model.init_weights FILE`.
+// `sdn weights export|import`: PyTorch-compatible weight files of any stage's modules (models/weights_io.hpp).
+// Both take the stage's own config (--config STAGE.ini, --stage, or any train key such as --model.arch), so the
+// model they build is the one `sdn train` would build. export writes a trained module's state_dict from a
+// checkpoint (--from, whose recorded config wins), or a freshly initialised one; import --check proves a file
+// (e.g. converted from an original .pth by scripts/pth_to_h5.py) loads into it.
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -12,132 +13,132 @@
 #include "core/error.hpp"
 #include "core/exit_codes.hpp"
 #include "core/options.hpp"
-#include "models/segmentation_model.hpp"
 #include "models/state_dict.hpp"
 #include "models/weights_io.hpp"
+#include "train/stage_registry.hpp"
 
 namespace sdn::cli {
 namespace {
 
-struct ExportConfig {
-  std::string from;  // a checkpoint; its model.arch and model.num_classes win over --model/--classes
-  std::string model = "resnet50dilated8_ppm_deepsup";
-  std::string out;
-  int classes = 14;
-  std::int64_t seed = 304;
+struct WeightsConfig {
+  train::TrainConfig train;
+  std::string from;    // export: a checkpoint; its recorded config wins over --config
+  std::string file;    // export: --out, import: --in
+  std::string module;  // which of the stage's modules (default: its first)
+  bool check = false;  // import
 };
 
-opt::Schema<ExportConfig> export_schema() {
-  opt::Schema<ExportConfig> s("weights export", "write a semantic model's weights as an HDF5 weights file");
-  s.add("from", "checkpoint to export the trained model from (sdn train's RUN/ckpt/step-*.h5)",
-        [](ExportConfig& c) -> auto& { return c.from; })
-      .add(
-       "model", "architecture (ignored with --from: the checkpoint's)", [](ExportConfig & c) -> auto& { return c.model; },
-       opt::Choices(models::semantic_model_names()))
-      .add(
-          "out", "weights file to write (HDF5; replaced atomically)", [](ExportConfig & c) -> auto& { return c.out; })
-      .add(
-          "classes", "number of output classes", [](ExportConfig & c) -> auto& { return c.classes; },
-          opt::Range{2, 1000})
-      .add(
-          "seed", "initialisation seed of the exported model", [](ExportConfig & c) -> auto& { return c.seed; },
-          opt::Range{0, 9.0e15});
+opt::Schema<WeightsConfig> weights_schema(const std::string& action, const Args& args) {
+  using C = WeightsConfig;
+  const bool exporting = action == "export";
+  opt::Schema<C> s("weights " + action, exporting ? "write a stage module's weights as an HDF5 weights file"
+                                                  : "check that a weights file loads into a stage module");
+  if (exporting)
+    s.add("from", "checkpoint to export the trained model from (sdn train's RUN/ckpt/step-*.h5)",
+          [](C& c) -> auto& { return c.from; })
+        .add("out", "weights file to write (HDF5; replaced atomically)", [](C& c) -> auto& { return c.file; });
+  else
+    s.add("in", "weights file to read (from 'sdn weights export' or scripts/pth_to_h5.py)",
+          [](C& c) -> auto& { return c.file; })
+        .add("check", "load the file into the module and report every mismatch", [](C& c) -> auto& { return c.check; });
+  s.add("module", "the stage's module (default: its first, e.g. 'model')", [](C& c) -> auto& { return c.module; });
+  s.include(train::train_schema(train::stage_of_args(args)), [](C& c) -> train::TrainConfig& { return c.train; });
   return s;
 }
 
-std::vector<std::string> validate_export(const ExportConfig& c) {
-  std::vector<std::string> problems;
-  if (c.out.empty()) problems.push_back("out: required (the weights file to write)");
-  return problems;
-}
-
-struct ImportConfig {
-  std::string model;  // empty: the name stored in the file
-  std::string in;
-  int classes = 14;
-  bool check = false;
-};
-
-opt::Schema<ImportConfig> import_schema() {
-  opt::Schema<ImportConfig> s("weights import", "check that a weights file loads into a semantic model");
-  s.add(
-       "model", "architecture (default: the one recorded in the file)",
-       [](ImportConfig & c) -> auto& { return c.model; })
-      .add(
-          "in", "weights file to read (from 'sdn weights export' or scripts/pth_to_h5.py)",
-          [](ImportConfig & c) -> auto& { return c.in; })
-      .add(
-          "classes", "number of output classes", [](ImportConfig & c) -> auto& { return c.classes; },
-          opt::Range{2, 1000})
-      .add(
-          "check", "load the file into the model and report every mismatch",
-          [](ImportConfig & c) -> auto& { return c.check; });
-  return s;
-}
-
-std::vector<std::string> validate_import(const ImportConfig& c) {
-  std::vector<std::string> problems;
-  if (c.in.empty()) problems.push_back("in: required (the weights file to read)");
-  if (!c.check)
-    problems.push_back(
-        "check: required; 'import' verifies that the file loads (--check); to train from it, pass "
-        "--model.init_weights FILE to sdn train");
-  if (!c.model.empty()) {
-    bool known = false;
-    for (const auto& n : models::semantic_model_names()) known = known || n == c.model;
-    if (!known) problems.push_back("model: unknown architecture '" + c.model + "'");
+// The checkpoint's recorded training config as arguments (its model keys decide the module's shapes).
+Args checkpoint_args(const ckpt::Checkpoint& c) {
+  Args out;
+  for (const auto& e : c.meta.config) {
+    auto eq = e.find(" = ");
+    if (eq == std::string::npos) continue;
+    out.push_back("--" + e.substr(0, eq));
+    out.push_back(e.substr(eq + 3));
   }
-  return problems;
+  return out;
 }
 
-int run_export(const Args& args) {
-  auto parsed = parse_command(export_schema(), args, validate_export);
-  if (!parsed) return kExitOk;
-  const auto& c = *parsed;
-  models::SemanticModelOptions mo;
-  mo.arch = c.model;
-  mo.num_classes = c.classes;
-  mo.seed = static_cast<std::uint64_t>(c.seed);
-  ckpt::Checkpoint from;
-  if (!c.from.empty()) {
-    from = ckpt::read_checkpoint(c.from);
-    for (const auto& e : from.meta.config) {  // "key = value" entries of the run's training config
-      if (e.rfind("model.arch = ", 0) == 0) mo.arch = e.substr(13);
-      if (e.rfind("model.num_classes = ", 0) == 0) mo.num_classes = std::stoll(e.substr(20));
+torch::nn::Module& pick_module(train::Stage& stage, const std::string& name, std::string& chosen) {
+  auto modules = stage.modules();
+  std::string names;
+  for (auto& [n, m] : modules) {
+    names += (names.empty() ? "" : ", ") + n;
+    if (name.empty() || n == name) {
+      chosen = n;
+      return *m;
     }
   }
-  auto model = models::build_semantic_model(mo);
+  throw UsageError("module: stage '" + stage.name() + "' has no module '" + name + "' (it has " + names + ")");
+}
+
+std::unique_ptr<train::Stage> build(const train::TrainConfig& c) {
+  auto problems = train::stage_spec(c.stage).validate ? train::stage_spec(c.stage).validate(c) : std::vector<std::string>{};
+  if (!problems.empty()) {
+    std::string msg = "invalid stage configuration:";
+    for (const auto& p : problems) msg += "\n  - " + p;
+    throw UsageError(msg);
+  }
+  return train::make_stage(c, {});
+}
+
+int run_export(const Args& given) {
+  Args args = given;
+  ckpt::Checkpoint from;
+  for (size_t i = 0; i + 1 < given.size(); ++i)
+    if (given[i] == "--from") {
+      from = ckpt::read_checkpoint(given[i + 1]);
+      // The run's recorded config first: later (user) arguments may still pick --module or --out.
+      auto recorded = checkpoint_args(from);
+      args.insert(args.begin(), recorded.begin(), recorded.end());
+    }
+  auto parsed = parse_command(weights_schema("export", args), args, [](const WeightsConfig& c) {
+    std::vector<std::string> p;
+    if (c.file.empty()) p.push_back("out: required (the weights file to write)");
+    return p;
+  });
+  if (!parsed) return kExitOk;
+  const auto& c = *parsed;
+  auto stage = build(c.train);
+  std::string name;
+  auto& module = pick_module(*stage, c.module, name);
   if (!c.from.empty()) {
     torch::NoGradGuard no_grad;
     std::vector<std::string> missing;
-    for (auto& [name, t] : models::state_dict(*model)) {
-      auto it = from.tensors.find("model/" + name);
-      if (it == from.tensors.end() || it->second.sizes() != t.sizes()) missing.push_back(name);
+    for (auto& [key, t] : models::state_dict(module)) {
+      auto it = from.tensors.find(name + "/" + key);
+      if (it == from.tensors.end() || it->second.sizes() != t.sizes()) missing.push_back(key);
       else t.copy_(it->second);
     }
     if (!missing.empty())
-      throw Error(c.from + " lacks " + std::to_string(missing.size()) + " model tensor(s) of " + mo.arch + ", e.g. " +
+      throw Error(c.from + " lacks " + std::to_string(missing.size()) + " tensor(s) of module '" + name + "', e.g. " +
                       missing.front(),
-                  "export from a checkpoint of a semantic run");
+                  "export from a checkpoint of a " + c.train.stage + " run");
   }
-  models::export_weights(*model, mo.arch, c.out);
-  std::printf("wrote %zu state_dict entries (%lld parameters) of %s to %s\n", models::state_dict(*model).size(),
-              static_cast<long long>(models::parameter_count(*model)), mo.arch.c_str(), c.out.c_str());
+  const std::string model_name = stage->weights_name(name);
+  models::export_weights(module, model_name, c.file);
+  std::printf("wrote %zu state_dict entries (%lld parameters) of %s to %s\n", models::state_dict(module).size(),
+              static_cast<long long>(models::parameter_count(module)), model_name.c_str(), c.file.c_str());
   return kExitOk;
 }
 
 int run_import(const Args& args) {
-  auto parsed = parse_command(import_schema(), args, validate_import);
+  auto parsed = parse_command(weights_schema("import", args), args, [](const WeightsConfig& c) {
+    std::vector<std::string> p;
+    if (c.file.empty()) p.push_back("in: required (the weights file to read)");
+    if (!c.check)
+      p.push_back("check: required; 'import' verifies that the file loads (--check); to train from it, pass "
+                  "--model.init_weights FILE to sdn train");
+    return p;
+  });
   if (!parsed) return kExitOk;
   const auto& c = *parsed;
-  models::SemanticModelOptions mo;
-  mo.arch = c.model.empty() ? models::weights_model_name(c.in) : c.model;
-  mo.num_classes = c.classes;
-  auto model = models::build_semantic_model(mo);
-  models::import_weights(*model, mo.arch, c.in);
-  std::printf("%s: all %zu state_dict entries load into %s (%lld parameters)\n", c.in.c_str(),
-              models::state_dict(*model).size(), mo.arch.c_str(),
-              static_cast<long long>(models::parameter_count(*model)));
+  auto stage = build(c.train);
+  std::string name;
+  auto& module = pick_module(*stage, c.module, name);
+  const std::string model_name = stage->weights_name(name);
+  models::import_weights(module, model_name, c.file);
+  std::printf("%s: all %zu state_dict entries load into %s (%lld parameters)\n", c.file.c_str(),
+              models::state_dict(module).size(), model_name.c_str(), static_cast<long long>(models::parameter_count(module)));
   return kExitOk;
 }
 
@@ -146,9 +147,10 @@ int run_import(const Args& args) {
 int run_weights(const Args& args) {
   if (args.empty() || args[0] == "--help" || args[0] == "-h") {
     std::printf(
-        "usage: sdn weights <export|import> [options]   ('sdn weights <action> --help' for its options)\n\n"
-        "  export  write a semantic model's weights (PyTorch state_dict names) to an HDF5 file\n"
-        "  import  --check: verify that a weights file loads into a semantic model\n\n"
+        "usage: sdn weights <export|import> [--config STAGE.ini] [options]   ('sdn weights <action> --help')\n\n"
+        "  export  write a stage module's weights (PyTorch state_dict names) to an HDF5 file\n"
+        "  import  --check: verify that a weights file loads into a stage module\n\n"
+        "Both build the module from the stage's config (--config configs/semantic.ini, or --stage and its keys).\n"
         "Convert original PyTorch .pth files with scripts/pth_to_h5.py and back with scripts/h5_to_pth.py.\n");
     return args.empty() ? kExitUsage : kExitOk;
   }

@@ -15,6 +15,7 @@
 #include "dist/device_select.hpp"
 #include "dist/collectives.hpp"
 #include "slurm/scheduler.hpp"
+#include "train/stage_registry.hpp"
 #include "train/train_state.hpp"
 
 namespace sdn::cli {
@@ -38,8 +39,7 @@ opt::Parsed<train::TrainConfig> parse_train_config(const Args& args) {
   }
   const std::string ini = run_dir + "/run.ini";
   if (!has_config && !run_dir.empty() && std::filesystem::exists(ini)) full.insert(full.begin(), {"--config", ini});
-  std::function<std::vector<std::string>(const train::TrainConfig&)> v = train::validate;
-  return opt::parse(train::train_schema(), full, v);
+  return train::parse_train_args(full);
 }
 
 void write_run_ini(const train::TrainConfig& c) {
@@ -47,7 +47,7 @@ void write_run_ini(const train::TrainConfig& c) {
   if (std::filesystem::exists(ini)) return;
   fs::ensure_writable_dir(c.run_dir);
   fs::write_atomic(ini, "# Resolved configuration of this run (written by sdn train on its first start).\n" +
-                            train::train_schema().to_ini(c));
+                            train::train_schema(c.stage).to_ini(c));
 }
 
 torch::Device pick_device(const train::TrainConfig& c, const dist::Communicator& comm) {
@@ -107,16 +107,15 @@ opt::Schema<InferenceConfig> inference_schema(const std::string& command, const 
 }
 
 std::int64_t load_trained_stage(const InferenceConfig& ic, train::TrainConfig& cfg,
-                                std::unique_ptr<train::SemanticStage>& stage, const dist::Communicator& comm) {
+                                std::unique_ptr<train::Stage>& stage, const dist::Communicator& comm) {
   if (ic.run_dir.empty()) throw UsageError("run-dir: required", "point --run-dir at a run made by sdn train");
   const std::string ini = ic.run_dir + "/run.ini";
   if (!std::filesystem::exists(ini))
     throw UsageError(ini + " does not exist", "--run-dir must be a run directory written by `sdn train`");
-  cfg = opt::parse(train::train_schema(), {"--config", ini}).config;
+  cfg = train::parse_train_args({"--config", ini}).config;
   cfg.log_level = ic.log_level;
   torch::set_num_threads(ic.threads);
-  stage = std::make_unique<train::SemanticStage>(
-      cfg, pick_device(cfg, comm), comm.size() > 1 ? dist::make_cross_rank_sum(comm) : std::function<void(torch::Tensor&)>{});
+  stage = train::make_stage(cfg, stage_context(pick_device(cfg, comm), comm));
   std::string path = ic.ckpt;
   if (path.empty()) {
     auto rp = ckpt::Store(ic.run_dir + "/ckpt").newest_valid();
@@ -124,9 +123,27 @@ std::int64_t load_trained_stage(const InferenceConfig& ic, train::TrainConfig& c
     path = rp->path;
   }
   auto c = ckpt::read_checkpoint(path);
-  train::restore_state(*stage, c.tensors, path);
+  train::restore_state(*stage, c.tensors, path, /*optimiser=*/false);
   if (comm.rank() == 0) spdlog::info("loaded {} (step {})", path, c.meta.step);
   return c.meta.step;
+}
+
+train::StageContext stage_context(torch::Device device, const dist::Communicator& comm) {
+  train::StageContext ctx;
+  ctx.device = device;
+  if (comm.size() > 1) ctx.cross_rank_sum = dist::make_cross_rank_sum(comm);
+  ctx.rank = comm.rank();
+  ctx.world = comm.size();
+  return ctx;
+}
+
+train::InferenceOptions inference_options(const InferenceConfig& ic) {
+  train::InferenceOptions o;
+  o.scales = ic.scales;
+  o.limit = ic.samples;
+  o.indices.assign(ic.indices.begin(), ic.indices.end());
+  o.out = ic.out.empty() ? ic.run_dir + "/predict" : ic.out;
+  return o;
 }
 
 int run_collectively(const dist::Communicator& comm, const std::function<int()>& body,

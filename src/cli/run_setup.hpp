@@ -10,7 +10,8 @@
 #include "cli/commands.hpp"
 #include "dist/mpi_session.hpp"
 #include "train/config.hpp"
-#include "train/semantic_stage.hpp"
+#include "train/stage.hpp"
+#include "train/stage_registry.hpp"
 
 namespace sdn::cli {
 
@@ -35,7 +36,7 @@ struct InferenceConfig {
   std::string run_dir;
   std::string ckpt;                 // a checkpoint file; empty: the run's newest valid one
   std::string split = "test";
-  std::vector<int> scales = {100, 150, 200, 300, 375};  // the original's multi-scale test
+  std::vector<int> scales = {100, 150, 200, 300, 375};  // multi-scale stages (semantic: the original's test)
   std::int64_t samples = 0;         // eval: first N samples (0: all); predict: how many frames
   std::vector<int> indices;         // predict: these sample indices instead
   std::string out;                  // predict: output dir (default RUN/predict)
@@ -44,10 +45,16 @@ struct InferenceConfig {
 };
 opt::Schema<InferenceConfig> inference_schema(const std::string& command, const std::string& summary);
 
-// The run's training config (RUN/run.ini) with a stage whose weights come from the chosen checkpoint.
-// Returns the checkpoint's step.
+// The run's training config (RUN/run.ini) with its stage (through the registry) whose weights come from the
+// chosen checkpoint. Returns the checkpoint's step.
 std::int64_t load_trained_stage(const InferenceConfig& ic, train::TrainConfig& config_out,
-                                std::unique_ptr<train::SemanticStage>& stage_out, const dist::Communicator& comm);
+                                std::unique_ptr<train::Stage>& stage_out, const dist::Communicator& comm);
+
+// What a stage built on this rank needs: its device, the cross-rank sum (SyncBN), its rank.
+train::StageContext stage_context(torch::Device device, const dist::Communicator& comm);
+
+// The stage-independent view of the inference options.
+train::InferenceOptions inference_options(const InferenceConfig& ic);
 
 // Runs `body`; an exception on any rank of a multi-rank job ends every rank (MPI_Abort) with its message,
 // instead of leaving the others waiting in a collective. Single-process failures propagate normally.

@@ -167,6 +167,17 @@ RawValues read_raw(const std::vector<KeySpec>& keys, const std::vector<std::stri
   return raw;
 }
 
+std::optional<std::string> peek_value(const std::string& key, std::vector<std::string> args) {
+  // Without --help: the files are read only when no help is asked for, and `--config X --help` must still
+  // show the keys X selects.
+  args.erase(std::remove_if(args.begin(), args.end(), [](const std::string& a) { return a == "--help" || a == "-h"; }),
+             args.end());
+  auto raw = read_raw({{key, false}}, {}, args);
+  auto it = raw.values.find(key);
+  if (it == raw.values.end()) return std::nullopt;
+  return it->second.first;
+}
+
 std::string usage_text(const std::string& command, const std::string& summary,
                        const std::vector<std::tuple<std::string, std::string, std::string, std::string>>& rows,
                        const std::vector<std::string>& positionals) {

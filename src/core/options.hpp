@@ -7,6 +7,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -44,9 +45,12 @@ struct Option {
 template <class C>
 class Schema {
  public:
-  Schema(std::string command, std::string summary) : command_(std::move(command)), summary_(std::move(summary)) {}
+  // `prototype` is the config before any option is applied: the defaults shown by --help and the start of
+  // every parse (a config whose parts are chosen at run time, e.g. a training stage's own sections, needs it).
+  Schema(std::string command, std::string summary, C prototype = C{})
+      : command_(std::move(command)), summary_(std::move(summary)), prototype_(std::move(prototype)) {}
 
-  // Binds `key` to the field returned by `get`; the default is the field's value in a default-constructed C.
+  // Binds `key` to the field returned by `get`; the default is the field's value in the prototype.
   template <class Get>
   Schema& add(std::string key, std::string help, Get get) {
     return add_checked(std::move(key), std::move(help), get, nullptr, nullptr);
@@ -61,6 +65,24 @@ class Schema {
     auto c = std::make_shared<Choices>(std::move(choices));
     return add_checked(std::move(key), std::move(help), get, nullptr, c);
   }
+  // Adds every option of `other` (same keys, help, defaults), bound to the part of C that `part` returns:
+  // a command that builds a training stage takes the stage's whole config next to its own keys.
+  template <class D, class Part>
+  Schema& include(const Schema<D>& other, Part part) {
+    for (const auto& o : other.options()) {
+      Option<C> lifted;
+      lifted.key = o.key;
+      lifted.help = o.help;
+      lifted.default_text = o.default_text;
+      lifted.accepted = o.accepted;
+      lifted.flag = o.flag;
+      lifted.assign = [assign = o.assign, part](C& c, const std::string& text) { return assign(part(c), text); };
+      lifted.format = [format = o.format, part](const C& c) { return format(part(const_cast<C&>(c))); };
+      options_.push_back(std::move(lifted));
+    }
+    part(prototype_) = other.prototype();
+    return *this;
+  }
   // Positional arguments map, in order, onto these keys (e.g. `sdn ckpt inspect FILE`).
   Schema& positional(std::string key) {
     positionals_.push_back(std::move(key));
@@ -71,6 +93,7 @@ class Schema {
   const std::string& summary() const { return summary_; }
   const std::vector<Option<C>>& options() const { return options_; }
   const std::vector<std::string>& positionals() const { return positionals_; }
+  const C& prototype() const { return prototype_; }
 
   // The resolved config as INI text (sections from dotted keys), e.g. RUN/run.ini.
   std::string to_ini(const C& cfg) const;
@@ -84,6 +107,7 @@ class Schema {
   std::string summary_;
   std::vector<Option<C>> options_;
   std::vector<std::string> positionals_;
+  C prototype_;
 };
 
 // Raw, untyped result of reading the command line and config files: key -> (value, origin).
@@ -103,6 +127,10 @@ struct KeySpec {
 // the command line overrides all). Pure apart from reading those files.
 RawValues read_raw(const std::vector<KeySpec>& keys, const std::vector<std::string>& positionals,
                    const std::vector<std::string>& args);
+
+// The value `key` gets from `args` and the files they name (same precedence as parse), ignoring every other
+// key and any problem: what a command needs to know before it can build the full schema (e.g. `stage`).
+std::optional<std::string> peek_value(const std::string& key, std::vector<std::string> args);
 
 // Line number (1-based) of every `key = value` in INI text, keyed by "section.key"; malformed lines are
 // reported in `errors` as "line N: ...".
@@ -141,7 +169,7 @@ Schema<C>& Schema<C>::add_checked(std::string key, std::string help, Get get, st
   Option<C> o;
   o.key = key;
   o.help = std::move(help);
-  C defaults{};
+  C defaults = prototype_;
   o.default_text = parse::format_value(get(defaults));
   o.accepted = parse::type_name<V>();
   if (range) o.accepted += " in [" + parse::format_value(range->min) + ", " + parse::format_value(range->max) + "]";
@@ -191,6 +219,7 @@ Parsed<C> parse(const Schema<C>& schema, const std::vector<std::string>& args,
     rows.emplace_back(o.key, o.help, o.default_text, o.accepted);
   }
   Parsed<C> out;
+  out.config = schema.prototype();
   RawValues raw = read_raw(keys, schema.positionals(), args);
   if (raw.help) {
     out.help = true;

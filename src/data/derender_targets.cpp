@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "core/error.hpp"
+#include "data/pil_ops.hpp"
 
 namespace sdn::data::derender {
 
@@ -119,96 +120,9 @@ std::vector<std::uint8_t> crop_square(const std::vector<std::uint8_t>& image, in
   return out;
 }
 
-namespace {
-
-constexpr int kPrecisionBits = 32 - 8 - 2;
-
-// Pillow's precompute_coeffs (Resample.c) for the bilinear filter, normalised to fixed point.
-void pil_coeffs(int in_size, int out_size, std::vector<int>& bounds, std::vector<std::int32_t>& kk, int& ksize) {
-  const double scale = double(in_size) / out_size;
-  const double filterscale = std::max(scale, 1.0);
-  const double support = 1.0 * filterscale;
-  ksize = static_cast<int>(std::ceil(support)) * 2 + 1;
-  bounds.assign(size_t(out_size) * 2, 0);
-  kk.assign(size_t(out_size) * ksize, 0);
-  std::vector<double> k(static_cast<size_t>(ksize));
-  for (int xx = 0; xx < out_size; ++xx) {
-    const double center = (xx + 0.5) * scale, ss = 1.0 / filterscale;
-    int xmin = static_cast<int>(center - support + 0.5);
-    if (xmin < 0) xmin = 0;
-    int xmax = static_cast<int>(center + support + 0.5);
-    if (xmax > in_size) xmax = in_size;
-    xmax -= xmin;
-    double ww = 0;
-    for (int x = 0; x < xmax; ++x) {
-      const double d = std::fabs((x + xmin - center + 0.5) * ss);
-      k[size_t(x)] = d < 1.0 ? 1.0 - d : 0.0;
-      ww += k[size_t(x)];
-    }
-    for (int x = 0; x < ksize; ++x) {
-      const double v = x < xmax && ww != 0.0 ? k[size_t(x)] / ww : 0.0;
-      kk[size_t(xx) * ksize + x] = static_cast<std::int32_t>(v < 0 ? -0.5 + v * (1 << kPrecisionBits)
-                                                                   : 0.5 + v * (1 << kPrecisionBits));
-    }
-    bounds[size_t(xx) * 2] = xmin;
-    bounds[size_t(xx) * 2 + 1] = xmax;
-  }
-}
-
-std::uint8_t clip8(std::int64_t ss) {
-  const std::int64_t v = ss >> kPrecisionBits;
-  return static_cast<std::uint8_t>(std::clamp<std::int64_t>(v, 0, 255));
-}
-
-}  // namespace
-
-std::vector<std::uint8_t> resize_pil_bilinear(const std::vector<std::uint8_t>& image, int width, int height,
-                                              int channels, int out_width, int out_height) {
-  std::vector<std::uint8_t> cur = image;
-  int cw = width;
-  if (out_width != width) {
-    std::vector<int> bounds;
-    std::vector<std::int32_t> kk;
-    int ksize = 0;
-    pil_coeffs(width, out_width, bounds, kk, ksize);
-    std::vector<std::uint8_t> tmp(size_t(out_width) * height * channels);
-    for (int y = 0; y < height; ++y)
-      for (int xx = 0; xx < out_width; ++xx) {
-        const int xmin = bounds[size_t(xx) * 2], xmax = bounds[size_t(xx) * 2 + 1];
-        const std::int32_t* k = &kk[size_t(xx) * ksize];
-        for (int c = 0; c < channels; ++c) {
-          std::int64_t ss = 1 << (kPrecisionBits - 1);
-          for (int x = 0; x < xmax; ++x) ss += std::int64_t(cur[(size_t(y) * width + xmin + x) * channels + c]) * k[x];
-          tmp[(size_t(y) * out_width + xx) * channels + c] = clip8(ss);
-        }
-      }
-    cur.swap(tmp);
-    cw = out_width;
-  }
-  if (out_height != height) {
-    std::vector<int> bounds;
-    std::vector<std::int32_t> kk;
-    int ksize = 0;
-    pil_coeffs(height, out_height, bounds, kk, ksize);
-    std::vector<std::uint8_t> tmp(size_t(cw) * out_height * channels);
-    for (int yy = 0; yy < out_height; ++yy) {
-      const int ymin = bounds[size_t(yy) * 2], ymax = bounds[size_t(yy) * 2 + 1];
-      const std::int32_t* k = &kk[size_t(yy) * ksize];
-      for (int x = 0; x < cw; ++x)
-        for (int c = 0; c < channels; ++c) {
-          std::int64_t ss = 1 << (kPrecisionBits - 1);
-          for (int y = 0; y < ymax; ++y) ss += std::int64_t(cur[(size_t(ymin + y) * cw + x) * channels + c]) * k[y];
-          tmp[(size_t(yy) * cw + x) * channels + c] = clip8(ss);
-        }
-    }
-    cur.swap(tmp);
-  }
-  return cur;
-}
-
 std::vector<float> normalise_crop(const std::vector<std::uint8_t>& square_rgb, int side, int size, float mean,
                                   float std) {
-  const auto small = resize_pil_bilinear(square_rgb, side, side, 3, size, size);
+  const auto small = resize_pil_bilinear_rgb(square_rgb, side, side, size, size);
   std::vector<float> out(size_t(3) * size * size);
   const size_t plane = size_t(size) * size;
   for (size_t p = 0; p < plane; ++p)
@@ -223,9 +137,12 @@ std::vector<float> crop_plane(const std::vector<std::uint8_t>& plane01, int widt
   int side = 0;
   const std::uint8_t f = fill_one ? 255 : 0;
   const auto sq = crop_square(scaled, width, height, 1, roi, {f, f, f}, side);
-  const auto small = resize_pil_bilinear(sq, side, side, 1, size, size);
-  std::vector<float> out(small.size());
-  for (size_t p = 0; p < small.size(); ++p) out[p] = small[p] / 255.0f;
+  // PIL resizes an "L" image with the same per-channel arithmetic as RGB: resize the grey triplets.
+  std::vector<std::uint8_t> grey(sq.size() * 3);
+  for (size_t p = 0; p < sq.size(); ++p) grey[3 * p] = grey[3 * p + 1] = grey[3 * p + 2] = sq[p];
+  const auto small = resize_pil_bilinear_rgb(grey, side, side, size, size);
+  std::vector<float> out(small.size() / 3);
+  for (size_t p = 0; p < out.size(); ++p) out[p] = small[3 * p] / 255.0f;
   return out;
 }
 

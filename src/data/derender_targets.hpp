@@ -2,7 +2,7 @@
 // (geometric/derender3d/datasets.py) computes them: the ROI (tight box of the instance mask, jittered ±10 %
 // per side in training), its normalised camera coordinates, the 3D targets (θ = −ry as cos/sin, translation2d
 // clipped to ±6, log scale with the 1.2206 width factor, log(depth²·area)), the ignore mask of closer objects,
-// and the square grey-padded crops resized with Pillow's bilinear filter. Pure functions of plain numbers.
+// and the square grey-padded crops resized with PIL's bilinear filter (data/pil_ops.hpp). Pure functions.
 #pragma once
 
 #include <array>
@@ -60,12 +60,7 @@ std::vector<std::uint8_t> ignore_mask(const std::vector<std::uint16_t>& instance
 std::vector<std::uint8_t> crop_square(const std::vector<std::uint8_t>& image, int width, int height, int channels,
                                       const Roi& roi, const std::array<std::uint8_t, 3>& fill, int& side);
 
-// PIL.Image.resize(..., BILINEAR) of Pillow 9: separable triangle filter whose support widens with the
-// downscaling factor, 22-bit fixed-point coefficients, horizontal pass (rounded to uint8) then vertical.
-std::vector<std::uint8_t> resize_pil_bilinear(const std::vector<std::uint8_t>& image, int width, int height,
-                                              int channels, int out_width, int out_height);
-
-// The network input: crop_square with grey (127, 127, 127), resize to size x size, then CHW float
+// The network input: the grey-padded square (crop_square) resized to size x size as PIL does, then CHW float
 // (x / 255 - mean) / std. Colour jitter (train only) is the caller's, between crop and resize as in the original.
 std::vector<float> normalise_crop(const std::vector<std::uint8_t>& square_rgb, int side, int size = 224,
                                   float mean = 0.5f, float std = 0.25f);

@@ -7,7 +7,26 @@
 namespace sdn::data {
 namespace {
 constexpr std::uint64_t kAugmentStream = 0x4155474dULL;  // "AUGM": separates augmentation keys from shuffling
+
+// Number of items the sampler permutes; checks that an item list is usable before any thread starts.
+std::int64_t item_count(const ShardSet& shards, const LoaderOptions& o) {
+  if (!o.items) return shards.size();
+  if (o.items->empty())
+    throw Error("the item list is empty: no object of the " + std::to_string(shards.size()) +
+                    " frames passed the stage's filter",
+                "loosen the object filter or pack frames that contain such objects");
+  for (size_t i = 0; i < o.items->size(); ++i) {
+    const Item& it = (*o.items)[i];
+    if (it.frame < 0 || it.frame >= shards.size() || it.object < -1)
+      throw Error("item " + std::to_string(i) + " names frame " + std::to_string(it.frame) + ", object " +
+                      std::to_string(it.object) + "; the shard set has frames [0, " + std::to_string(shards.size()) +
+                      ")",
+                  "build the item list from the same shard set the loader reads (data::object_items)");
+  }
+  return static_cast<std::int64_t>(o.items->size());
 }
+
+}  // namespace
 
 Slice eval_range(std::int64_t n, int rank, int world) {
   const std::int64_t base = n / world, extra = n % world;
@@ -17,7 +36,8 @@ Slice eval_range(std::int64_t n, int rank, int world) {
 
 Loader::Loader(const ShardSet& shards, LoaderOptions options, std::int64_t start_position)
     : shards_(shards), options_(std::move(options)),
-      sampler_({shards.size(), options_.global_batch, options_.seed, options_.shuffle}) {
+      sampler_({item_count(shards, options_), options_.global_batch, options_.seed, options_.shuffle}) {
+  if (options_.items) options_.fields.objects = true;
   // Validates divisibility (throws UsageError naming the numbers).
   auto s = rank_slice(options_.global_batch, options_.rank, options_.world, 0, options_.micro_batches);
   per_rank_ = s.end - s.begin;
@@ -83,9 +103,17 @@ void Loader::work() {
     Sample sample;
     std::exception_ptr error;
     try {
-      shards_.read(t.sample, options_.fields, sample);
+      const Item item = options_.items ? (*options_.items)[static_cast<size_t>(t.item)] : Item{t.item, -1};
+      shards_.read(item.frame, options_.fields, sample);
+      if (item.object >= 0 && item.object >= static_cast<std::int32_t>(sample.objects.size()))
+        throw Error("item " + std::to_string(t.item) + " names object " + std::to_string(item.object) + " of frame " +
+                        std::to_string(item.frame) + ", which has " + std::to_string(sample.objects.size()) + " objects",
+                    "build the item list from the same shard set the loader reads (data::object_items)");
+      sample.item = t.item;
+      sample.object = item.object;
       if (options_.augment) {
-        KeyedRng rng({options_.seed, kAugmentStream, static_cast<std::uint64_t>(epoch), static_cast<std::uint64_t>(t.sample)});
+        // Keyed by the item, so two crops of one frame get independent draws; for frames item = frame index.
+        KeyedRng rng({options_.seed, kAugmentStream, static_cast<std::uint64_t>(epoch), static_cast<std::uint64_t>(t.item)});
         augment(sample, options_.aug, rng);
       }
     } catch (...) {

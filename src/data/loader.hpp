@@ -1,6 +1,7 @@
 // The training loader: background threads read this rank's slice of upcoming global batches from the shards
-// and augment each sample with randomness keyed by (seed, epoch, sample index). Batches come out in step order
-// whatever thread finishes first; the only state worth saving is position() (samples consumed globally).
+// and augment each sample with randomness keyed by (seed, epoch, item index). The sampler draws items: whole
+// frames by default, or the entries of LoaderOptions::items (e.g. object crops). Batches come out in step order
+// whatever thread finishes first; the only state worth saving is position() (items consumed globally).
 #pragma once
 
 #include <condition_variable>
@@ -8,11 +9,13 @@
 #include <deque>
 #include <exception>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
 
 #include "data/augment.hpp"
+#include "data/items.hpp"
 #include "data/sampler.hpp"
 #include "data/shard_set.hpp"
 
@@ -27,6 +30,11 @@ struct LoaderOptions {
   bool augment = true;
   AugmentOptions aug;
   Fields fields;
+  // What the sampler permutes: null = every frame of the shard set (item i = frame i); else these items, and
+  // each Sample carries the whole frame with Sample::object = the item's object and Sample::item = its index.
+  // Items imply Fields::objects (the stage needs the object to crop it). Shared, so loaders of several ranks
+  // or restarts can hold one list.
+  std::shared_ptr<const std::vector<Item>> items;
   int threads = 2;   // read + augment threads
   int prefetch = 2;  // global steps prepared ahead of the trainer
 };
@@ -51,7 +59,7 @@ class Loader {
 
   // Blocks until this rank's part of the next global step is ready. Rethrows a worker's error.
   RankBatch next();
-  // Samples consumed globally by the steps returned so far (the resume position).
+  // Items consumed globally by the steps returned so far (the resume position).
   std::int64_t position() const { return next_step_ * options_.global_batch; }
   const GlobalSampler& sampler() const { return sampler_; }
 
@@ -59,7 +67,7 @@ class Loader {
   struct Task {
     std::int64_t step;
     int micro, slot;
-    std::int64_t sample;
+    std::int64_t item;
   };
   struct Pending {
     RankBatch batch;

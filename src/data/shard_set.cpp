@@ -24,7 +24,7 @@ const char* kRepack = "re-create the shards with `sdn pack --src <vkitti> --out 
 struct ShardSet::Open {
   std::string path;
   std::int64_t n = 0;
-  h5::Hid file, rgb, cls, inst, depth;
+  h5::Hid file, rgb, cls, inst, depth, intr, range, objects, object_type;
 };
 
 std::int64_t ShardIndex::total() const {
@@ -95,6 +95,10 @@ ShardSet::ShardSet(const std::string& dir, const std::string& split) : dir_(dir)
     o->cls = h5::open_dataset(o->file, shard::kClass, o->path);
     o->inst = h5::open_dataset(o->file, shard::kInstance, o->path);
     o->depth = h5::open_dataset(o->file, shard::kDepth, o->path);
+    o->intr = h5::open_dataset(o->file, shard::kIntrinsics, o->path);
+    o->range = h5::open_dataset(o->file, shard::kObjectRange, o->path);
+    o->objects = h5::open_dataset(o->file, shard::kObjects, o->path);
+    o->object_type = shard::object_row_type();
     const auto h = static_cast<hsize_t>(index_.height), w = static_cast<hsize_t>(index_.width);
     const auto n = static_cast<hsize_t>(o->n);
     if (o->n != index_.counts[i] || h5::dims(o->rgb) != std::vector<hsize_t>{n, h, w, 3} ||
@@ -138,6 +142,14 @@ void ShardSet::read(std::int64_t i, const Fields& fields, Sample& out) const {
   if (fields.instance)
     h5::read_rows(o->inst, h5::native<std::uint16_t>(), r, 1, out.instance.data(), o->path + ":/instance");
   if (fields.depth) h5::read_rows(o->depth, h5::native<std::uint16_t>(), r, 1, out.depth.data(), o->path + ":/depth");
+  out.objects.clear();
+  out.K = Intrinsics{};
+  if (fields.objects) {
+    for (const auto& obj : objects_locked(*o, row)) out.objects.push_back(object_from_row(obj));
+    double k[4] = {0, 0, 0, 0};
+    h5::read_rows(o->intr, h5::native<double>(), r, 1, k, o->path + ":/intrinsics");
+    out.K = {k[0], k[1], k[2], k[3]};
+  }
 }
 
 SampleInfo ShardSet::info(std::int64_t i) const {
@@ -157,16 +169,28 @@ SampleInfo ShardSet::info(std::int64_t i) const {
 std::vector<shard::ObjectRow> ShardSet::objects(std::int64_t i) const {
   auto [o, row] = locate(i);
   std::lock_guard<std::mutex> lock(hdf5_mutex());
-  auto range_ds = h5::open_dataset(o->file, shard::kObjectRange, o->path);
+  return objects_locked(*o, row);
+}
+
+std::vector<shard::ObjectRow> ShardSet::objects_locked(const Open& o, std::int64_t row) const {
   std::int64_t range[2] = {0, 0};
-  h5::read_rows(range_ds, h5::native<std::int64_t>(), static_cast<hsize_t>(row), 1, range, o->path + ":/object_range");
+  h5::read_rows(o.range, h5::native<std::int64_t>(), static_cast<hsize_t>(row), 1, range, o.path + ":/object_range");
   std::vector<shard::ObjectRow> rows(static_cast<size_t>(range[1]));
-  if (!rows.empty()) {
-    auto ds = h5::open_dataset(o->file, shard::kObjects, o->path);
-    auto t = shard::object_row_type();
-    h5::read_rows(ds, t, static_cast<hsize_t>(range[0]), rows.size(), rows.data(), o->path + ":/objects");
-  }
+  if (!rows.empty())
+    h5::read_rows(o.objects, o.object_type, static_cast<hsize_t>(range[0]), rows.size(), rows.data(), o.path + ":/objects");
   return rows;
+}
+
+ObjectGT object_from_row(const shard::ObjectRow& r) {
+  ObjectGT g;
+  g.track_id = r.track_id, g.class_id = r.class_id;
+  g.left = r.left, g.top = r.top, g.right = r.right, g.bottom = r.bottom;
+  g.width3d = r.width3d, g.height3d = r.height3d, g.length3d = r.length3d;
+  g.x3d = r.x3d, g.y3d = r.y3d, g.z3d = r.z3d;
+  g.rotation_y = r.rotation_y, g.alpha = r.alpha;
+  g.truncation = r.truncation, g.occupancy = r.occupancy;
+  g.moving = r.moving != 0;
+  return g;
 }
 
 }  // namespace sdn::data

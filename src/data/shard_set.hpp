@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/h5.hpp"
+#include "data/frame.hpp"
 #include "data/sample.hpp"
 #include "data/shard_format.hpp"
 
@@ -36,6 +37,9 @@ struct SampleInfo {
   int frame = 0, camera = 0;
 };
 
+// An /objects row as the layers above see an object (Sample::objects).
+ObjectGT object_from_row(const shard::ObjectRow& row);
+
 class ShardSet {
  public:
   // Opens DIR/<split>-index.json and every shard it lists. Throws Error with a hint to run `sdn pack`.
@@ -52,10 +56,12 @@ class ShardSet {
   // Reads the requested fields of sample `i` into `out` (resizing its buffers). Thread-safe.
   void read(std::int64_t i, const Fields& fields, Sample& out) const;
   SampleInfo info(std::int64_t i) const;
+  // The /objects rows of sample `i`, in file order (the order Sample::objects and Item::object use).
   std::vector<shard::ObjectRow> objects(std::int64_t i) const;
 
  private:
   struct Open;
+  std::vector<shard::ObjectRow> objects_locked(const Open& o, std::int64_t row) const;  // caller holds the mutex
   std::pair<const Open*, std::int64_t> locate(std::int64_t i) const;
 
   std::string dir_;

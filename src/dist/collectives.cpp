@@ -152,4 +152,30 @@ std::vector<double> allreduce_mean(const Communicator& comm, std::vector<double>
   return values;
 }
 
+std::string broadcast_string(const Communicator& comm, const std::string& value, int root) {
+  std::int64_t n = comm.rank() == root ? static_cast<std::int64_t>(value.size()) : 0;
+  SDN_MPI_CHECK(MPI_Bcast(&n, 1, MPI_INT64_T, root, comm.comm()));
+  std::string out = comm.rank() == root ? value : std::string(static_cast<size_t>(n), '\0');
+  for (std::int64_t done = 0; done < n; done += kMaxBytesPerCall) {
+    const int count = static_cast<int>(std::min<std::int64_t>(kMaxBytesPerCall, n - done));
+    SDN_MPI_CHECK(MPI_Bcast(out.data() + done, count, MPI_CHAR, root, comm.comm()));
+  }
+  return out;
+}
+
+std::vector<torch::Tensor> gather_bytes(const Communicator& comm, const torch::Tensor& bytes, int root) {
+  auto mine = bytes.to(torch::kCPU).contiguous();
+  SDN_CHECK(mine.scalar_type() == torch::kByte, "gather_bytes needs a uint8 tensor");
+  const int n = static_cast<int>(mine.numel());
+  check_same_on_all_ranks(comm.comm(), static_cast<uint64_t>(n), "gathered byte count");
+  const bool here = comm.rank() == root;
+  auto all = torch::empty({here ? static_cast<std::int64_t>(n) * comm.size() : 0}, torch::kByte);
+  SDN_MPI_CHECK(MPI_Gather(mine.data_ptr(), n, MPI_BYTE, here ? all.data_ptr() : nullptr, n, MPI_BYTE, root, comm.comm()));
+  std::vector<torch::Tensor> out;
+  for (int r = 0; here && r < comm.size(); ++r) out.push_back(all.narrow(0, static_cast<std::int64_t>(r) * n, n).clone());
+  return out;
+}
+
+void barrier(const Communicator& comm) { SDN_MPI_CHECK(MPI_Barrier(comm.comm())); }
+
 }  // namespace sdn::dist

@@ -44,4 +44,13 @@ CrossRankSum make_cross_rank_sum(const Communicator& comm);
 std::vector<double> allreduce_sum(const Communicator& comm, std::vector<double> values);
 std::vector<double> allreduce_mean(const Communicator& comm, std::vector<double> values);
 
+// Rank `root`'s string on every rank (length first, so any length goes through: paths are not cut).
+std::string broadcast_string(const Communicator& comm, const std::string& value, int root = 0);
+
+// Every rank's byte tensor (the same size on all ranks) gathered to `root`, in rank order; empty elsewhere.
+std::vector<torch::Tensor> gather_bytes(const Communicator& comm, const torch::Tensor& bytes, int root = 0);
+
+// Waits until every rank of `comm` has arrived.
+void barrier(const Communicator& comm);
+
 }  // namespace sdn::dist

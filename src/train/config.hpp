@@ -1,13 +1,16 @@
-// The immutable configuration of `sdn train` / `sdn eval` / `sdn predict` (configs/semantic.ini documents
-// every key). One struct of sub-structs flows from the CLI to the components; validate() reports every
-// problem at once. relevant_entries() lists the keys that change the training math: a checkpoint written
-// under different values is refused on resume (unless --force-resume), naming the differing keys.
+// The immutable configuration of `sdn train` / `eval` / `predict`: the common sections every stage shares
+// ([data] [train] [ckpt] [stop], the model.init_* keys) plus the chosen stage's own sections, held type-erased in
+// `stage_options` and declared by the stage (train/stage_registry.hpp). validate() reports every problem at once.
+// resume_entries() lists every key that changes the math of training: a checkpoint written under other values
+// is refused on resume (unless --ckpt.force_resume), naming the keys.
 #pragma once
 
+#include <any>
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "core/error.hpp"
 #include "core/options.hpp"
 
 namespace sdn::train {
@@ -20,31 +23,17 @@ struct DataConfig {
   int prefetch = 2;                 // global steps prepared ahead
 };
 
-struct ModelConfig {
-  std::string arch = "resnet50dilated8_ppm_deepsup";  // or drn_d_22
-  int num_classes = 14;
-  std::string init_weights;         // optional HDF5 weights (sdn weights export / scripts/pth_to_h5.py)
-  bool sync_bn = true;              // BatchNorm statistics over all ranks (the original's SyncBN)
-};
-
-struct OptimConfig {
-  double lr = 0.01;                 // original: SGD lr 0.01 for encoder and decoder
-  double momentum = 0.9;
-  double weight_decay = 1e-4;
-  double lr_power = 0.9;            // poly decay: lr * (1 - step/total)^power
-  double deep_sup_scale = 0.4;
-};
-
-struct AugmentConfig {
-  std::vector<int> short_sides = {100, 150, 200, 300, 375};
-  int max_long_side = 1274;
-  bool flip = true;
-  double brightness = 0.2, contrast = 0.2, saturation = 0.2, hue = 0.1;
+// Where a stage's weights start from (model.init_*): an HDF5 weights file, prefix rewrites of its keys
+// ("from=to"), and a regex of the model's keys that keep their seeded init.
+struct InitConfig {
+  std::string weights;
+  std::vector<std::string> map;
+  std::string skip;
 };
 
 struct ScheduleConfig {
   std::int64_t epochs = 100;                // original num_epoch
-  std::int64_t iterations_per_epoch = 5000; // original epoch_iters (0: one pass over the shards)
+  std::int64_t iterations_per_epoch = 5000; // original epoch_iters (0: one pass over the items)
   std::int64_t global_batch = 2;            // original: 1 per GPU x 2 GPUs
   std::int64_t per_rank_batch = 1;          // micro-batch size per rank; accumulation fills the rest
   std::uint64_t seed = 304;
@@ -53,6 +42,7 @@ struct ScheduleConfig {
   std::int64_t eval_samples = 0;            // samples per periodic evaluation (0: the whole eval split)
   int threads = 1;                          // LibTorch intra-op threads per rank
   std::string device = "auto";              // auto | cpu | cuda
+  bool deterministic = false;               // cuDNN deterministic algorithms, no autotuning (GPU bit-exactness)
 };
 
 struct CheckpointConfig {
@@ -61,7 +51,6 @@ struct CheckpointConfig {
   int keep_last = 3;
   std::int64_t milestone_every = 0; // keep checkpoints at multiples of this step too (0: none)
   bool force_resume = false;        // resume even if the training-relevant config differs
-  std::string kill_at_phase;        // test hook: SIGKILL self at this write phase of the first save
 };
 
 struct StopConfig {
@@ -76,25 +65,39 @@ struct TrainConfig {
   std::string run_dir;
   std::string log_level = "info";
   DataConfig data;
-  ModelConfig model;
-  OptimConfig optim;
-  AugmentConfig augment;
+  InitConfig init;
   ScheduleConfig train;
   CheckpointConfig ckpt;
   StopConfig stop;
+  std::any stage_options;           // the stage's own config struct (its StageSpec knows the type)
 
   std::int64_t total_steps(std::int64_t dataset_size) const;
 };
 
-const opt::Schema<TrainConfig>& train_schema();
+// The stage's own options, typed. Throws Error if `c` holds another stage's options (a wiring bug).
+template <class T>
+const T& stage_options(const TrainConfig& c) {
+  if (const T* t = std::any_cast<T>(&c.stage_options)) return *t;
+  throw Error("internal: the configuration of stage '" + c.stage + "' does not hold the options this code expects");
+}
+template <class T>
+T& stage_options(TrainConfig& c) {
+  if (T* t = std::any_cast<T>(&c.stage_options)) return *t;
+  throw Error("internal: the configuration of stage '" + c.stage + "' does not hold the options this code expects");
+}
 
-// Problems that need no data or ranks (ranges, combinations); the world size is checked at start-up.
-std::vector<std::string> validate(const TrainConfig& c);
-// Problems that depend on the world size (divisibility, the batch-1 BatchNorm limit).
-std::vector<std::string> validate_for_world(const TrainConfig& c, int world_size);
+// Adds the common keys ([data] [train] [ckpt] [stop], stage, run-dir, log-level, model.init_*) to `s`.
+void add_common_options(opt::Schema<TrainConfig>& s);
 
-// "key = value" of every option that changes the math of training (model, optimiser, schedule, data order,
-// augmentation): what the checkpoint's config digest covers.
-std::vector<std::string> relevant_entries(const TrainConfig& c);
+// Problems of the common sections that need no data or ranks (ranges, combinations).
+std::vector<std::string> validate_common(const TrainConfig& c);
+// Problems of the common sections that depend on the world size (divisibility).
+std::vector<std::string> validate_common_for_world(const TrainConfig& c, int world_size);
+
+// Keys that never change the math of training, whatever the stage: paths, logging, checkpoint cadence, stop
+// policy, threads, device, the micro-batch split (elastic resume). Entries ending in '.' are whole sections.
+const std::vector<std::string>& resume_neutral_keys();
+// True if `key` is matched by an entry of `neutral` (exact key or section prefix ending in '.').
+bool is_neutral_key(const std::string& key, const std::vector<std::string>& neutral);
 
 }  // namespace sdn::train

@@ -1,13 +1,11 @@
-// Implements the training loop (see loop.hpp for its invariants).
+// Implements the training loop (see loop.hpp for its invariants). Trainer::run reads as the list of its parts:
+// set up, resume, then per step: load, step (train/step_runner), vote, log, evaluate, schedule, save.
 #include "train/loop.hpp"
 
-#include <mpi.h>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
 #include <cmath>
-#include <filesystem>
-#include <fstream>
 
 #include "ckpt/store.hpp"
 #include "core/error.hpp"
@@ -15,16 +13,13 @@
 #include "core/fs.hpp"
 #include "core/journal.hpp"
 #include "core/parse.hpp"
-#include "core/rng.hpp"
 #include "data/loader.hpp"
-#include "dist/abort.hpp"
 #include "dist/collectives.hpp"
-#include "dist/mpi_check.hpp"
-#include "dist/reducer_factory.hpp"
+#include "train/metrics_log.hpp"
+#include "train/run_checkpoint.hpp"
+#include "train/stage_registry.hpp"
+#include "train/step_runner.hpp"
 #include "train/stop.hpp"
-#include "train/train_state.hpp"
-
-namespace fsys = std::filesystem;
 
 namespace sdn::train {
 namespace {
@@ -33,315 +28,277 @@ double now_seconds() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
-// Gathers every rank's CPU generator state to rank 0 (collective). Rank 0 gets one tensor per rank.
-std::vector<torch::Tensor> gather_rng_states(const dist::Communicator& comm) {
-  auto mine = cpu_rng_state().contiguous();
-  const int n = static_cast<int>(mine.numel());
-  std::vector<std::uint8_t> all(comm.rank() == 0 ? static_cast<size_t>(n) * comm.size() : 0);
-  SDN_MPI_CHECK(MPI_Gather(mine.data_ptr(), n, MPI_BYTE, all.data(), n, MPI_BYTE, 0, comm.comm()));
-  std::vector<torch::Tensor> out;
-  for (int r = 0; comm.rank() == 0 && r < comm.size(); ++r)
-    out.push_back(torch::from_blob(all.data() + static_cast<size_t>(r) * n, {n}, torch::kByte).clone());
-  return out;
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-ckpt::WriteHook kill_hook(const std::string& phase) {
-  if (phase.empty()) return {};
-  return [phase](ckpt::WritePhase p) {
-    if (phase == ckpt::phase_name(p)) ::raise(SIGKILL);
-  };
-}
+// The outcome of the per-step all-reduce: terms averaged over ranks, and the votes.
+struct Vote {
+  std::vector<double> terms;
+  bool signal = false, deadline = false, limit = false, periodic = false;
+  bool stop() const { return signal || deadline || limit; }
+};
 
-// Per-step metrics file RUN/logs/metrics.tsv ("step<TAB>loss<TAB>..."), rank 0 only. On resume, lines after
-// the checkpoint's step are dropped: they belong to steps the interrupted run did not keep.
-class MetricsLog {
+// One run of the loop: the state Trainer::run's parts share.
+class Run {
  public:
-  MetricsLog(const std::string& path, std::int64_t keep_until) : path_(path) {
-    if (fsys::exists(path)) {
-      std::ifstream in(path);
-      std::string line, kept;
-      while (std::getline(in, line)) {
-        std::int64_t step = 0;
-        auto tab = line.find('\t');
-        if (tab != std::string::npos && parse::parse_value(line.substr(0, tab), step).empty() && step <= keep_until)
-          kept += line + "\n";
+  Run(const TrainConfig& config, Stage& stage, const dist::Communicator& comm, const TrainEnv& env)
+      : c_(config), stage_(stage), comm_(comm), env_(env), root_(comm.rank() == 0), world_(comm.size()),
+        shards_(config.data.shards, config.data.split), store_(config.run_dir + "/ckpt"),
+        journal_(journal::path_in(config.run_dir)) {
+    if (c_.train.eval_every > 0) eval_set_ = std::make_unique<data::ShardSet>(c_.data.shards, c_.data.eval_split);
+    items_ = stage_.items(shards_);
+    total_ = c_.total_steps(items_ ? static_cast<std::int64_t>(items_->size()) : shards_.size());
+    micro_ = c_.train.global_batch / (world_ * c_.train.per_rank_batch);
+    entries_ = resume_entries(c_);
+    auto points = stage_.schedule_points(total_);
+    points_.insert(points.begin(), points.end());
+  }
+
+  RunResult execute() {
+    resume();
+    if (start_step_ >= total_) {
+      if (root_) spdlog::info("training already complete ({} steps)", total_);
+      return {kExitOk, "complete", start_step_};
+    }
+    prepare();
+    RunResult result{kExitOk, "complete", start_step_};
+    for (std::int64_t step = start_step_; step < total_; ++step) {
+      const auto t0 = std::chrono::steady_clock::now();
+      data::RankBatch batch = loader_->next();
+      auto terms = steps_->run(step, total_, batch.micro);
+      const std::int64_t done = step + 1;
+      ++steps_this_run_;
+      const double secs = seconds_since(t0);
+      est_.step_seconds = est_.step_seconds == 0 ? secs : 0.9 * est_.step_seconds + 0.1 * secs;
+      Vote v = vote(std::move(terms), done);
+      log(done, v);
+      if (eval_set_ && done % c_.train.eval_every == 0) evaluate(done);
+      if (done == total_) break;
+      enter_schedule_point(done);
+      if (v.stop() || v.periodic) save(done);
+      if (v.stop()) {
+        result = {kExitResumable, v.signal ? "signal" : v.deadline ? "deadline" : "step_limit", done};
+        break;
       }
-      fs::write_atomic(path, kept);
     }
-    out_.open(path, std::ios::app);
-    if (!out_) throw Error("cannot append to " + path, "check that the run directory is writable");
-  }
-  void add(std::int64_t step, const std::vector<std::pair<std::string, double>>& terms) {
-    char buf[64];
-    out_ << step;
-    for (const auto& [name, value] : terms) {
-      std::snprintf(buf, sizeof buf, "\t%s=%.9g", name.c_str(), value);
-      out_ << buf;
+    if (result.exit_code == kExitOk) {
+      save(total_);
+      result.step = total_;
     }
-    out_ << "\n";
+    journal_end(result);
+    return result;
   }
-  void flush() { out_.flush(); }
 
  private:
-  std::string path_;
-  std::ofstream out_;
+  void resume() {
+    auto rp = resume_or_start(stage_, c_, entries_, store_, comm_, total_);
+    start_step_ = rp.step;
+    position_ = rp.loader_position;
+    wall_before_ = rp.wall_before;
+    if (root_ && !rp.path.empty())
+      spdlog::info("resumed from {} at step {}/{} (written by {} rank(s), now {}{})", rp.path, start_step_, total_,
+                   rp.saved_world, world_, rp.forced.empty() ? "" : "; config differences forced");
+  }
+
+  // Reducers, loader, stop machinery and logs for the steps of this process.
+  void prepare() {
+    steps_ = std::make_unique<StepRunner>(stage_, &comm_);
+    data::LoaderOptions lo;
+    lo.rank = comm_.rank();
+    lo.world = world_;
+    lo.micro_batches = static_cast<int>(micro_);
+    lo.global_batch = c_.train.global_batch;
+    lo.seed = c_.train.seed;
+    lo.aug = stage_.augment();
+    lo.fields = stage_.fields();
+    lo.threads = c_.data.threads;
+    lo.prefetch = c_.data.prefetch;
+    lo.items = items_;
+    loader_ = std::make_unique<data::Loader>(shards_, lo, position_);
+    signals_ = std::make_unique<SignalFlag>(c_.stop.signals);
+    if (root_) {
+      fs::ensure_writable_dir(c_.run_dir + "/logs");
+      metrics_ = std::make_unique<MetricsLog>(c_.run_dir + "/logs/metrics.tsv", start_step_);
+    }
+    t_start_ = log_t0_ = std::chrono::steady_clock::now();
+    last_ckpt_wall_ = wall();
+  }
+
+  double wall() const { return wall_before_ + seconds_since(t_start_); }
+
+  // One tiny all-reduce per step: loss terms (averaged), stop vote, checkpoint vote (rank 0's clock decides).
+  Vote vote(std::vector<double> terms, std::int64_t done) {
+    const size_t nt = terms.size();
+    terms.push_back(signals_->raised());
+    terms.push_back(deadline_reached(now_seconds(), env_.deadline, est_, c_.stop.margin_seconds));
+    terms.push_back(c_.stop.max_steps_this_run > 0 && steps_this_run_ >= c_.stop.max_steps_this_run);
+    terms.push_back(root_ && c_.ckpt.every_minutes > 0 && wall() - last_ckpt_wall_ >= 60 * c_.ckpt.every_minutes);
+    auto sum = dist::allreduce_sum(comm_, std::move(terms));
+    Vote v;
+    for (size_t i = 0; i < nt; ++i) v.terms.push_back(sum[i] / world_);
+    v.signal = sum[nt] > 0, v.deadline = sum[nt + 1] > 0, v.limit = sum[nt + 2] > 0;
+    v.periodic = sum[nt + 3] > 0 || (c_.ckpt.every_steps > 0 && done % c_.ckpt.every_steps == 0);
+    return v;
+  }
+
+  // Rank 0: every step into metrics.tsv; every log_every steps a progress line and a journal entry.
+  void log(std::int64_t done, const Vote& v) {
+    if (!root_) return;
+    const auto& names = steps_->term_names();
+    const auto lrs = steps_->learning_rates(done - 1, total_);
+    std::vector<std::pair<std::string, double>> row;
+    for (size_t i = 0; i < names.size(); ++i) row.emplace_back(names[i], v.terms[i]);
+    for (const auto& [phase, lr] : lrs) row.emplace_back("lr/" + phase, lr);
+    metrics_->add(done, row);
+    if (log_sums_.size() != names.size()) log_sums_.assign(names.size(), 0.0);
+    for (size_t i = 0; i < names.size(); ++i) log_sums_[i] += v.terms[i];
+    ++log_count_;
+    if (done % c_.train.log_every != 0 && done != total_) return;
+    const double secs = seconds_since(log_t0_);
+    const double ips = secs > 0 ? log_count_ * c_.train.global_batch / secs : 0;
+    std::vector<std::pair<std::string, double>> means;
+    for (size_t i = 0; i < names.size(); ++i) means.emplace_back(names[i], log_sums_[i] / log_count_);
+    const double eta = ips > 0 ? (total_ - done) * c_.train.global_batch / ips : 0;
+    spdlog::info("{}", progress_line(done, total_, ips, means, lrs, eta));
+    auto e = journal::make(journal::kind::kProgress);
+    e["step"] = done;
+    e["total_steps"] = total_;
+    e["images_per_s"] = ips;
+    e["world_size"] = world_;  // the planner divides by it to get per-GPU throughput
+    e["loss"] = means.front().second;
+    e["lr"] = lrs.empty() ? 0.0 : lrs.front().second;
+    for (const auto& [name, value] : means) e["terms"][name] = value;
+    for (const auto& [phase, lr] : lrs) e["lrs"][phase] = lr;
+    e["job_id"] = env_.job_id;
+    journal::append(journal_, e);
+    log_sums_.assign(names.size(), 0.0);
+    log_count_ = 0;
+    log_t0_ = std::chrono::steady_clock::now();
+  }
+
+  void evaluate(std::int64_t done) {
+    InferenceOptions o;
+    o.limit = c_.train.eval_samples;
+    auto r = stage_.evaluate(*eval_set_, o, comm_);
+    if (root_) spdlog::info("eval at step {}:\n{}", done, r.table);
+  }
+
+  // Before the checkpoint of `done`: a checkpoint always holds the optimiser state of the segment it starts.
+  void enter_schedule_point(std::int64_t done) {
+    if (!points_.count(done)) return;
+    stage_.enter_schedule(done, total_);
+    steps_->rebuild_reducers();
+    if (root_) spdlog::info("schedule point at step {}: {} phase(s) rebuilt", done, stage_.phases().size());
+  }
+
+  void save(std::int64_t step) {
+    const auto t0 = std::chrono::steady_clock::now();
+    auto rng = gather_rng(comm_, stage_.device());  // collective
+    if (root_) {
+      CheckpointFacts f;
+      f.step = step;
+      f.epoch = loader_->sampler().epoch_of_step(std::max<std::int64_t>(0, step - 1));
+      f.loader_position = loader_->position();
+      f.world_size = world_;
+      f.micro_batches = micro_;
+      f.wall_seconds = wall();
+      f.code_version = env_.code_version;
+      metrics_->flush();
+      auto path = store_.save(make_checkpoint(stage_, c_, entries_, f, std::move(rng)),
+                              {c_.ckpt.keep_last, c_.ckpt.milestone_every}, env_.write_hook);
+      const double secs = seconds_since(t0);
+      auto e = journal::make(journal::kind::kCheckpoint);
+      e["step"] = step;
+      e["seconds"] = secs;
+      e["path"] = path;
+      journal::append(journal_, e);
+      spdlog::info("checkpoint {} ({:.2f} s)", path, secs);
+    }
+    // Nobody leaves before the file is durable: exit 3 on any rank must mean a valid checkpoint exists.
+    // A failed save on rank 0 throws there and never reaches this barrier; the others are then aborted by cli/.
+    dist::barrier(comm_);
+    est_.checkpoint_seconds = seconds_since(t0);
+    last_ckpt_wall_ = wall();
+  }
+
+  void journal_end(const RunResult& result) {
+    if (!root_) return;
+    auto e = journal::make(journal::kind::kTrainEnd);
+    e["reason"] = result.reason;
+    e["step"] = result.step;
+    e["total_steps"] = total_;
+    e["wall_seconds"] = wall();
+    if (env_.process_start > 0) e["process_seconds"] = journal::now_seconds() - env_.process_start;
+    journal::append(journal_, e);
+    spdlog::info("training {} at step {}/{} ({})", result.exit_code == kExitOk ? "complete" : "stopped", result.step,
+                 total_, result.reason);
+  }
+
+  const TrainConfig& c_;
+  Stage& stage_;
+  const dist::Communicator& comm_;
+  const TrainEnv& env_;
+  const bool root_;
+  const int world_;
+  data::ShardSet shards_;
+  std::unique_ptr<data::ShardSet> eval_set_;
+  std::shared_ptr<const std::vector<data::Item>> items_;
+  ckpt::Store store_;
+  std::string journal_;
+  std::int64_t total_ = 0, micro_ = 1;
+  std::vector<std::string> entries_;
+  std::set<std::int64_t> points_;
+
+  std::int64_t start_step_ = 0, position_ = 0;
+  double wall_before_ = 0;
+  std::unique_ptr<StepRunner> steps_;
+  std::unique_ptr<data::Loader> loader_;
+  std::unique_ptr<SignalFlag> signals_;
+  std::unique_ptr<MetricsLog> metrics_;
+  StopEstimates est_;
+  std::chrono::steady_clock::time_point t_start_, log_t0_;
+  double last_ckpt_wall_ = 0;
+  std::vector<double> log_sums_;
+  std::int64_t log_count_ = 0;
+  std::int64_t steps_this_run_ = 0;
 };
 
 }  // namespace
 
-std::string progress_line(std::int64_t step, std::int64_t total, double images_per_s, double loss, double lr,
-                          double eta_seconds) {
+std::string progress_line(std::int64_t step, std::int64_t total, double images_per_s,
+                          const std::vector<std::pair<std::string, double>>& terms,
+                          const std::vector<std::pair<std::string, double>>& lrs, double eta_seconds) {
   char buf[200];
-  std::snprintf(buf, sizeof buf, "step %lld/%lld %5.1f%%  %.2f img/s  loss %.4f  lr %.3e  ETA %s",
-                static_cast<long long>(step), static_cast<long long>(total), total > 0 ? 100.0 * step / total : 100.0,
-                images_per_s, loss, lr,
-                eta_seconds > 0 ? parse::format_walltime(static_cast<std::int64_t>(std::ceil(eta_seconds))).c_str()
-                                : "--:--:--");
-  return buf;
+  std::snprintf(buf, sizeof buf, "step %lld/%lld %5.1f%%  %.2f img/s ", static_cast<long long>(step),
+                static_cast<long long>(total), total > 0 ? 100.0 * step / total : 100.0, images_per_s);
+  std::string out = buf;
+  for (size_t i = 0; i < terms.size(); ++i) {
+    std::snprintf(buf, sizeof buf, " %s %.4f", i == 0 && terms[i].first == "loss" ? "loss" : terms[i].first.c_str(),
+                  terms[i].second);
+    out += buf;
+  }
+  out += " ";
+  for (const auto& [phase, lr] : lrs) {
+    std::snprintf(buf, sizeof buf, " lr%s%s %.3e", lrs.size() > 1 ? "/" : "", lrs.size() > 1 ? phase.c_str() : "", lr);
+    out += buf;
+  }
+  out += "  ETA ";
+  out += eta_seconds > 0 ? parse::format_walltime(static_cast<std::int64_t>(std::ceil(eta_seconds))) : "--:--:--";
+  return out;
+}
+
+void configure_determinism(const ScheduleConfig& schedule) {
+  at::globalContext().setDeterministicCuDNN(schedule.deterministic);
+  at::globalContext().setBenchmarkCuDNN(false);
 }
 
 Trainer::Trainer(const TrainConfig& config, Stage& stage, const dist::Communicator& comm, TrainEnv env)
     : config_(config), stage_(stage), comm_(comm), env_(std::move(env)) {}
 
 RunResult Trainer::run() {
-  const bool root = comm_.rank() == 0;
-  const int world = comm_.size();
-  const std::string run = config_.run_dir;
-  const std::string journal = journal::path_in(run);
-  data::ShardSet shards(config_.data.shards, config_.data.split);
-  std::unique_ptr<data::ShardSet> eval_set;
-  if (config_.train.eval_every > 0) eval_set = std::make_unique<data::ShardSet>(config_.data.shards, config_.data.eval_split);
-  const std::int64_t total = config_.total_steps(shards.size());
-  const std::int64_t micro = config_.train.global_batch / (world * config_.train.per_rank_batch);
-  const auto relevant = relevant_entries(config_);
-
-  // ---- resume: rank 0 picks the newest checkpoint that verifies; every rank reads that same file.
-  ckpt::Store store(run + "/ckpt");
-  std::int64_t start_step = 0, position = 0;
-  double wall_before = 0;
-  std::string resume_path;
-  if (root) {
-    store.remove_stale_temporaries();
-    if (auto rp = store.newest_valid()) {
-      for (const auto& s : rp->skipped) spdlog::warn("skipping damaged checkpoint {}", s);
-      resume_path = rp->path;
-    }
-  }
-  auto chosen = dist::allreduce_sum(comm_, {root && !resume_path.empty() ? 1.0 : 0.0});
-  if (chosen[0] > 0) {
-    // Every rank reads the file itself (shared file system); rank 0 broadcasts nothing but the decision.
-    std::vector<char> name(4096, 0);
-    if (root) std::snprintf(name.data(), name.size(), "%s", resume_path.c_str());
-    SDN_MPI_CHECK(MPI_Bcast(name.data(), static_cast<int>(name.size()), MPI_CHAR, 0, comm_.comm()));
-    resume_path = name.data();
-    auto c = ckpt::read_checkpoint(resume_path, /*verify=*/!root);  // rank 0 verified it already
-    if (c.meta.stage != stage_.name())
-      throw UsageError(resume_path + " is a '" + c.meta.stage + "' checkpoint; this run trains '" + stage_.name() + "'",
-                       "use another --run-dir for another stage");
-    auto diff = ckpt::config_differences(c.meta.config, relevant);
-    if (!diff.empty() && !config_.ckpt.force_resume) {
-      std::string msg = "the training configuration differs from the one that wrote " + resume_path + ":";
-      for (const auto& d : diff) msg += "\n  - " + d;
-      throw UsageError(msg, "restore those values, or pass --ckpt.force_resume to continue with the new ones");
-    }
-    restore_state(stage_, c.tensors, resume_path);
-    start_step = c.meta.step;
-    position = c.meta.loader_position;
-    wall_before = c.meta.wall_seconds;
-    auto rng = c.tensors.find("rng/cpu/" + std::to_string(comm_.rank()));
-    if (c.meta.world_size == world && rng != c.tensors.end()) {
-      set_cpu_rng_state(rng->second);
-    } else {
-      // Elastic resume: the old per-rank generators do not map onto the new ranks; derive fresh ones.
-      torch::manual_seed(hash_key({config_.train.seed, static_cast<std::uint64_t>(comm_.rank()), static_cast<std::uint64_t>(start_step)}));
-    }
-    if (root)
-      spdlog::info("resumed from {} at step {}/{} (written by {} rank(s), now {}{})", resume_path, start_step, total,
-                   c.meta.world_size, world, diff.empty() ? "" : "; config differences forced");
-  } else {
-    torch::manual_seed(hash_key({config_.train.seed, static_cast<std::uint64_t>(comm_.rank())}));
-  }
-  // Identical weights everywhere, also when a rank's init or file read could have differed.
-  for (auto& [name, module] : stage_.modules()) dist::broadcast_from_root(comm_, dist::state_tensors(*module));
-
-  if (start_step >= total) {
-    if (root) spdlog::info("training already complete ({} steps)", total);
-    return {kExitOk, "complete", start_step};
-  }
-
-  // ---- per-phase reducers, loader, stop machinery.
-  std::vector<std::unique_ptr<dist::GradientReducer>> reducers;
-  for (auto& phase : stage_.phases()) {
-    std::vector<dist::NamedTensor> params;
-    for (auto& [n, t] : phase.params) params.push_back({n, t});
-    dist::ReducerOptions ro;
-    ro.name = phase.name;
-    reducers.push_back(dist::make_reducer(std::move(params), ro, comm_));
-  }
-  data::LoaderOptions lo;
-  lo.rank = comm_.rank();
-  lo.world = world;
-  lo.micro_batches = static_cast<int>(micro);
-  lo.global_batch = config_.train.global_batch;
-  lo.seed = config_.train.seed;
-  lo.aug = stage_.augment();
-  lo.fields = stage_.fields();
-  lo.threads = config_.data.threads;
-  lo.prefetch = config_.data.prefetch;
-  data::Loader loader(shards, lo, position);
-  SignalFlag signals(config_.stop.signals);
-  StopEstimates est;
-  std::unique_ptr<MetricsLog> metrics;
-  if (root) {
-    fs::ensure_writable_dir(run + "/logs");
-    metrics = std::make_unique<MetricsLog>(run + "/logs/metrics.tsv", start_step);
-  }
-
-  auto save = [&](std::int64_t step, double wall) {
-    auto t0 = std::chrono::steady_clock::now();
-    auto rng = gather_rng_states(comm_);  // collective
-    if (root) {
-      ckpt::Checkpoint c;
-      c.tensors = collect_state(stage_);
-      for (int r = 0; r < world; ++r) c.tensors["rng/cpu/" + std::to_string(r)] = rng[static_cast<size_t>(r)];
-      c.meta.code_version = env_.code_version;
-      c.meta.stage = stage_.name();
-      c.meta.step = step;
-      c.meta.epoch = loader.sampler().epoch_of_step(std::max<std::int64_t>(0, step - 1));
-      c.meta.loader_position = loader.position();
-      c.meta.world_size = world;
-      c.meta.per_rank_batch = config_.train.per_rank_batch;
-      c.meta.micro_batches = micro;
-      c.meta.global_batch = config_.train.global_batch;
-      c.meta.config = relevant;
-      c.meta.config_digest = ckpt::config_digest(relevant);
-      c.meta.wall_seconds = wall;
-      metrics->flush();
-      auto path = store.save(c, {config_.ckpt.keep_last, config_.ckpt.milestone_every}, kill_hook(config_.ckpt.kill_at_phase));
-      const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      auto e = journal::make(journal::kind::kCheckpoint);
-      e["step"] = step;
-      e["seconds"] = secs;
-      e["path"] = path;
-      journal::append(journal, e);
-      spdlog::info("checkpoint {} ({:.2f} s)", path, secs);
-    }
-    // Nobody leaves before the file is durable: exit 3 on any rank must mean a valid checkpoint exists.
-    // A failed save on rank 0 throws there and never reaches this barrier; the others are then aborted by cli/.
-    SDN_MPI_CHECK(MPI_Barrier(comm_.comm()));
-    est.checkpoint_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  };
-
-  // ---- the loop.
-  const auto t_start = std::chrono::steady_clock::now();
-  auto wall = [&] { return wall_before + std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count(); };
-  double last_ckpt_wall = wall();
-  std::vector<double> log_sums;
-  std::int64_t log_count = 0;
-  auto log_t0 = std::chrono::steady_clock::now();
-  std::int64_t steps_this_run = 0;
-  RunResult result{kExitOk, "complete", start_step};
-
-  for (std::int64_t step = start_step; step < total; ++step) {
-    const auto step_t0 = std::chrono::steady_clock::now();
-    data::RankBatch batch = loader.next();
-    std::vector<std::pair<std::string, double>> terms;
-    auto& phases = stage_.phases();
-    for (size_t p = 0; p < phases.size(); ++p) {
-      set_learning_rate(*phases[p].optimizer, stage_.lr(p, step, total));
-      phases[p].optimizer->zero_grad();
-      for (std::int64_t m = 0; m < micro; ++m) {
-        // Only the last micro-batch reduces: the others accumulate locally (no_sync). Other phases' reducers
-        // stay silent: a GAN's generator loss back-propagates through the discriminator's parameters, whose
-        // gradients must not count as the discriminator's own (its phase zeroes them before its backward).
-        for (size_t q = 0; q < reducers.size(); ++q) reducers[q]->set_sync(q == p && m == micro - 1);
-        auto l = stage_.loss(p, batch.micro[static_cast<size_t>(m)]);
-        (l.total / static_cast<double>(micro)).backward();
-        for (const auto& [name, v] : l.terms) {
-          auto it = std::find_if(terms.begin(), terms.end(), [&](auto& t) { return t.first == name; });
-          if (it == terms.end()) terms.emplace_back(name, v / micro);
-          else it->second += v / micro;
-        }
-      }
-      reducers[p]->finish();
-      phases[p].optimizer->step();
-    }
-    const std::int64_t done = step + 1;
-    ++steps_this_run;
-    const double step_secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - step_t0).count();
-    est.step_seconds = est.step_seconds == 0 ? step_secs : 0.9 * est.step_seconds + 0.1 * step_secs;
-
-    // One tiny all-reduce per step: loss terms (averaged), stop vote, checkpoint vote (rank 0's clock decides).
-    const bool stop_signal = signals.raised();
-    const bool stop_deadline = deadline_reached(now_seconds(), env_.deadline, est, config_.stop.margin_seconds);
-    const bool stop_limit = config_.stop.max_steps_this_run > 0 && steps_this_run >= config_.stop.max_steps_this_run;
-    const bool ckpt_time = root && config_.ckpt.every_minutes > 0 && wall() - last_ckpt_wall >= 60 * config_.ckpt.every_minutes;
-    std::vector<double> v;
-    for (auto& t : terms) v.push_back(t.second);
-    v.push_back(stop_signal), v.push_back(stop_deadline), v.push_back(stop_limit), v.push_back(ckpt_time);
-    v = dist::allreduce_sum(comm_, v);
-    const size_t nt = terms.size();
-    for (size_t i = 0; i < nt; ++i) terms[i].second = v[i] / world;
-    const bool by_signal = v[nt] > 0, by_deadline = v[nt + 1] > 0, by_limit = v[nt + 2] > 0;
-    const bool periodic = v[nt + 3] > 0 || (config_.ckpt.every_steps > 0 && done % config_.ckpt.every_steps == 0);
-
-    if (root) {
-      metrics->add(done, terms);
-      if (log_sums.size() != nt) log_sums.assign(nt, 0.0);
-      for (size_t i = 0; i < nt; ++i) log_sums[i] += terms[i].second;
-      ++log_count;
-      if (done % config_.train.log_every == 0 || done == total) {
-        const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - log_t0).count();
-        const double ips = secs > 0 ? log_count * config_.train.global_batch / secs : 0;
-        const double loss = nt > 0 ? log_sums[0] / log_count : 0;
-        const double lr = stage_.lr(0, step, total);
-        const double eta = ips > 0 ? (total - done) * config_.train.global_batch / ips : 0;
-        spdlog::info("{}", progress_line(done, total, ips, loss, lr, eta));
-        auto e = journal::make(journal::kind::kProgress);
-        e["step"] = done;
-        e["total_steps"] = total;
-        e["images_per_s"] = ips;
-        e["world_size"] = world;  // the planner divides by it to get per-GPU throughput
-        e["loss"] = loss;
-        e["lr"] = lr;
-        e["job_id"] = env_.job_id;
-        journal::append(journal, e);
-        log_sums.assign(nt, 0.0);
-        log_count = 0;
-        log_t0 = std::chrono::steady_clock::now();
-      }
-    }
-    if (eval_set && done % config_.train.eval_every == 0) {
-      auto r = stage_.evaluate(*eval_set, config_.train.eval_samples, comm_);
-      if (root) spdlog::info("eval at step {}:\n{}", done, r.table);
-    }
-    if (done == total) break;
-    const bool stop = by_signal || by_deadline || by_limit;
-    if (stop || periodic) {
-      save(done, wall());
-      last_ckpt_wall = wall();
-    }
-    if (stop) {
-      result = {kExitResumable, by_signal ? "signal" : by_deadline ? "deadline" : "step_limit", done};
-      break;
-    }
-  }
-  if (result.exit_code == kExitOk) {
-    save(total, wall());
-    result.step = total;
-  }
-  if (root) {
-    auto e = journal::make(journal::kind::kTrainEnd);
-    e["reason"] = result.reason;
-    e["step"] = result.step;
-    e["total_steps"] = total;
-    e["wall_seconds"] = wall();
-    if (env_.process_start > 0) e["process_seconds"] = journal::now_seconds() - env_.process_start;
-    journal::append(journal, e);
-    spdlog::info("training {} at step {}/{} ({})", result.exit_code == kExitOk ? "complete" : "stopped", result.step, total,
-                 result.reason);
-  }
-  return result;
+  configure_determinism(config_.train);
+  return Run(config_, stage_, comm_, env_).execute();
 }
 
 }  // namespace sdn::train

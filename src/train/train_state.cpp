@@ -2,6 +2,9 @@
 #include "train/train_state.hpp"
 
 #include <ATen/CPUGeneratorImpl.h>
+#if SDN_WITH_CUDA
+#include <ATen/cuda/CUDAGeneratorImpl.h>
+#endif
 
 #include "core/error.hpp"
 
@@ -65,7 +68,8 @@ std::map<std::string, torch::Tensor> collect_state(Stage& stage) {
   return out;
 }
 
-void restore_state(Stage& stage, const std::map<std::string, torch::Tensor>& t, const std::string& file) {
+void restore_state(Stage& stage, const std::map<std::string, torch::Tensor>& t, const std::string& file,
+                   bool optimiser) {
   std::vector<std::string> problems;
   torch::NoGradGuard no_grad;
   auto copy = [&](const std::string& key, torch::Tensor dst) {
@@ -83,8 +87,9 @@ void restore_state(Stage& stage, const std::map<std::string, torch::Tensor>& t, 
   if (!problems.empty()) {
     std::string msg = file + " does not fit this model:";
     for (const auto& p : problems) msg += "\n  - " + p;
-    throw Error(msg, "resume with the configuration that wrote it (model.arch, model.num_classes)");
+    throw Error(msg, "resume with the configuration that wrote it (its RUN/run.ini)");
   }
+  if (!optimiser) return;
   for (auto& phase : stage.phases()) {
     phase.optimizer->state().clear();
     for (auto& [pname, p] : phase.params) set_param_state(*phase.optimizer, p, "optim/" + phase.name + "/" + pname + "/", t);
@@ -97,6 +102,42 @@ void set_cpu_rng_state(const torch::Tensor& state) {
   auto gen = at::detail::getDefaultCPUGenerator();
   std::lock_guard<std::mutex> lock(gen.mutex());
   gen.set_state(state);
+}
+
+namespace {
+
+#if SDN_WITH_CUDA
+at::Generator cuda_generator(torch::Device device) {
+  return at::cuda::detail::getDefaultCUDAGenerator(device.has_index() ? device.index() : 0);
+}
+#endif
+
+}  // namespace
+
+std::map<std::string, torch::Tensor> rng_states(int rank, torch::Device device) {
+  const std::string r = std::to_string(rank);
+  std::map<std::string, torch::Tensor> out{{"rng/cpu/" + r, cpu_rng_state()}};
+#if SDN_WITH_CUDA
+  if (device.is_cuda()) out["rng/cuda/" + r] = cuda_generator(device).get_state();
+#endif
+  return out;
+}
+
+bool restore_rng_states(const std::map<std::string, torch::Tensor>& t, int rank, torch::Device device) {
+  const std::string r = std::to_string(rank);
+  auto cpu = t.find("rng/cpu/" + r);
+  if (cpu == t.end()) return false;
+#if SDN_WITH_CUDA
+  auto cuda = t.find("rng/cuda/" + r);
+  if (device.is_cuda() && cuda == t.end()) return false;
+  if (device.is_cuda()) {
+    auto gen = cuda_generator(device);
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    gen.set_state(cuda->second);
+  }
+#endif
+  set_cpu_rng_state(cpu->second);
+  return true;
 }
 
 }  // namespace sdn::train

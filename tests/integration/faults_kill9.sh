@@ -1,7 +1,7 @@
 #!/bin/bash
 # Issue 4 §5, kill -9: one run killed 10 times, 5 times at random moments (during start-up and the
-# checkpoint read, a step, or a save) and once at each phase of a checkpoint write (the trainer's test hook
-# --ckpt.kill_at_phase). After every kill each checkpoint present verifies; the next start resumes from the
+# checkpoint read, a step, or a save) and once at each phase of a checkpoint write (the trainer's test seam
+# SDN_TEST_KILL_AT_PHASE). After every kill each checkpoint present verifies; the next start resumes from the
 # newest complete one (its "resumed from ... at step N" line against the files), never from a torn file;
 # and the run finally ends with the uninterrupted run's weights and metrics.
 source "$(dirname "$0")/lib.sh"
@@ -60,7 +60,7 @@ phase_kill() {
   n=$((n + 1)); LOG=$T/trial$n.log
   local phase=$1 base=${expected/none/0}
   local x=$(( (base / EVERY + 1) * EVERY ))  # the first save of this start
-  start_train "$LOG" "$RUN" "${COMMON[@]}" --ckpt.kill_at_phase "$phase"
+  SDN_TEST_KILL_AT_PHASE=$phase start_train "$LOG" "$RUN" "${COMMON[@]}"
   wait_rc "$TRAIN_PID"
   local f
   f=$(ckpt_file "$RUN" $x)

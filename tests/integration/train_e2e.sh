@@ -30,6 +30,19 @@ n=$(find "$T/run/predict" -name '*_vis.png' | wc -l)
 [[ $n == 3 ]] || fail "predict wrote $n visualisations, expected 3" "$T/predict.log"
 pass "eval (mIoU, txt/csv/json) and predict (3 label PNGs + strips) on 2 ranks"
 
+note "weights export/import through the stage config (the registry builds the module)"
+"$SDN" weights export --from "$(ckpt_file "$T/run" 24)" --out "$T/trained.h5" > "$T/wexp.log" 2>&1 ||
+  fail "weights export --from failed" "$T/wexp.log"
+"$SDN" weights import --config "$CONFIG" --in "$T/trained.h5" --check > "$T/wimp.log" 2>&1 ||
+  fail "weights import --config of the trained model failed" "$T/wimp.log"
+grep -q "load into drn_d_22" "$T/wimp.log" || fail "import did not check against drn_d_22" "$T/wimp.log"
+"$SDN" weights export --config "$HERE/../../configs/semantic.ini" --out "$T/fresh.h5" > "$T/wfresh.log" 2>&1 ||
+  fail "weights export --config configs/semantic.ini failed on that file's own keys" "$T/wfresh.log"
+rc=0; "$SDN" weights import --config "$CONFIG" --in "$T/fresh.h5" --check > "$T/wbad.log" 2>&1 || rc=$?
+[[ $rc != 0 ]] && grep -q "resnet50dilated8_ppm_deepsup" "$T/wbad.log" ||
+  fail "a ResNet-50 file loaded into the DRN-D-22 config without an error naming the models" "$T/wbad.log"
+pass "export from a checkpoint and from configs/semantic.ini; import checks the stage's module"
+
 note "a second trainer on a locked run directory is refused"
 start_train "$T/first.log" "$T/locked" --train.iterations_per_epoch 400
 for _ in $(seq 100); do [[ -e $T/locked/LOCK ]] && break; sleep 0.2; done

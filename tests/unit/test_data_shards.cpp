@@ -290,19 +290,6 @@ TEST(Loader, ResumeAtAnyStepEqualsTheUninterruptedRun) {
   EXPECT_THROW(Loader(set, o, 4), Error);  // not a step boundary
 }
 
-TEST(Augment, ScaleRuleMatchesTheOriginal) {
-  int w = 0, h = 0;
-  scaled_size(1242, 375, 375, 1274, 8, w, h);
-  EXPECT_EQ(w, 1248);
-  EXPECT_EQ(h, 376);
-  scaled_size(1242, 375, 100, 1274, 8, w, h);  // 1242*100/375 = 331.2 -> 331 -> 336
-  EXPECT_EQ(w, 336);
-  EXPECT_EQ(h, 104);
-  scaled_size(2000, 1000, 1000, 1274, 1, w, h);  // capped by the long side
-  EXPECT_EQ(w, 1274);
-  EXPECT_EQ(h, 637);
-}
-
 TEST(Augment, LabelsStayLabelsAndPrimitivesBehave) {
   std::vector<std::uint8_t> labels = {1, 2, 3, 4, 5, 6};
   auto up = resize_nearest(labels, 3, 2, 7, 5);
@@ -328,26 +315,4 @@ TEST(Augment, LabelsStayLabelsAndPrimitivesBehave) {
   auto hue = rgb;
   color_jitter(hue, 1.0, 1.0, 1.0, 0.5, order);  // half-turn hue: red <-> cyan-ish, value kept
   EXPECT_NE(hue, rgb);
-}
-
-TEST(Augment, AllPlanesMoveTogether) {
-  Sample s;
-  s.width = 4, s.height = 2;
-  s.rgb = {0, 0, 0, 10, 10, 10, 20, 20, 20, 30, 30, 30, 0, 0, 0, 10, 10, 10, 20, 20, 20, 30, 30, 30};
-  s.classes = {0, 1, 2, 3, 0, 1, 2, 3};
-  s.depth = {0, 10, 20, 30, 0, 10, 20, 30};
-  AugmentOptions o;
-  o.short_sides = {2};
-  o.round_up_to = 1;
-  o.brightness = o.contrast = o.saturation = o.hue = 0;
-  for (std::uint64_t key = 0; key < 16; ++key) {
-    Sample t = s;
-    KeyedRng rng(key);
-    augment(t, o, rng);
-    ASSERT_EQ(t.width * t.height, static_cast<int>(t.classes.size()));
-    for (size_t i = 0; i < t.classes.size(); ++i) {
-      EXPECT_EQ(t.depth[i], t.classes[i] * 10);  // label planes resampled and flipped identically
-      EXPECT_NEAR(t.rgb[i * 3], t.classes[i] * 10, 10);
-    }
-  }
 }

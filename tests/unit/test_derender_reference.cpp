@@ -1,8 +1,8 @@
 // Cross-checks of the derenderer's parts against the original's own code and libraries, run by Debian's
 // /usr/bin/python3 (each test is skipped without it): the .obj loader and FFD (nr.load_obj + ShapenetObj,
 // models/transforms.py FFD), the pose and perspective transform (Derenderer3d.render, PerspectiveTransform), all
-// carried by bench/derender_reference.py, and the bilinear resize against Pillow itself. Slower (Python start
-// and torch import), so a binary of its own.
+// carried by bench/derender_reference.py, and the crops (pad, crop, bilinear resize) against Pillow itself.
+// Slower (Python start and torch import), so a binary of its own.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 #include <unistd.h>
@@ -13,6 +13,7 @@
 #include <fstream>
 #include <iterator>
 #include <random>
+#include <string>
 
 #include "data/derender_targets.hpp"
 #include "data/mesh.hpp"
@@ -180,42 +181,76 @@ bool python_has_pil() {
   return has;
 }
 
-std::vector<std::uint8_t> pil_resize(const std::vector<std::uint8_t>& img, int w, int h, int c, int ow, int oh) {
-  const std::string base = ::testing::TempDir() + "sdn_pil_" + std::to_string(getpid());
+// The original's Transforms.crop_square (torchvision 0.2's pad = ImageOps.expand, crop = Image.crop) and
+// resize, in PIL, on raw bytes: prints nothing, writes the resized crop's bytes.
+const char* kCropScript = R"(
+import sys, PIL.Image as I, PIL.ImageOps as O
+mode, w, h, t, l, b, r, fill, size, src, dst = sys.argv[1:]
+w, h, t, l, b, r, fill, size = map(int, (w, h, t, l, b, r, fill, size))
+image = I.frombytes(mode, (w, h), open(src, 'rb').read())
+roi = [t, l, b, r]
+hh = roi[2] - roi[0]; ww = roi[3] - roi[1]; s = max(hh, ww); dh = (s - hh) // 2; dw = (s - ww) // 2
+padding = [-min(0, roi[1] - dw), -min(0, roi[0] - dh), max(0, roi[3] + dw - image.width), max(0, roi[2] + dh - image.height)]
+_l = roi[1] - dw + padding[0]; _t = roi[0] - dh + padding[1]
+image = O.expand(image, border=tuple(padding), fill=(fill, fill, fill) if mode == 'RGB' else fill)
+image = image.crop((_l, _t, _l + s, _t + s)).resize((size, size), I.BILINEAR)
+open(dst, 'wb').write(image.tobytes())
+)";
+
+std::vector<std::uint8_t> pil_crop(const std::vector<std::uint8_t>& img, const std::string& mode, int w, int h,
+                                   const Roi& roi, int fill, int size) {
+  const std::string base = ::testing::TempDir() + "sdn_crop_" + std::to_string(getpid());
   {
-    std::ofstream f(base + ".in", std::ios::binary);
-    f.write(reinterpret_cast<const char*>(img.data()), std::streamsize(img.size()));
+    std::ofstream f(base + ".py");
+    f << kCropScript;
+    std::ofstream d(base + ".in", std::ios::binary);
+    d.write(reinterpret_cast<const char*>(img.data()), std::streamsize(img.size()));
   }
-  const std::string mode = c == 3 ? "RGB" : "L";
-  const std::string cmd = "/usr/bin/python3 -c \"import PIL.Image as I; d=open('" + base + ".in','rb').read(); "
-                          "open('" + base + ".out','wb').write(I.frombytes('" + mode + "',(" + std::to_string(w) +
-                          "," + std::to_string(h) + "),d).resize((" + std::to_string(ow) + "," + std::to_string(oh) +
-                          "),I.BILINEAR).tobytes())\"";
+  std::string cmd = "/usr/bin/python3 " + base + ".py " + mode + " " + std::to_string(w) + " " + std::to_string(h);
+  for (int v : roi) cmd += " " + std::to_string(v);
+  cmd += " " + std::to_string(fill) + " " + std::to_string(size) + " " + base + ".in " + base + ".out";
   EXPECT_EQ(std::system(cmd.c_str()), 0);
   std::ifstream in(base + ".out", std::ios::binary);
   std::vector<std::uint8_t> out((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  std::remove((base + ".in").c_str());
-  std::remove((base + ".out").c_str());
+  for (const char* ext : {".py", ".in", ".out"}) std::remove((base + ext).c_str());
   return out;
 }
 
 }  // namespace
 
-TEST(DerenderTargets, BilinearResizeEqualsPillow) {
+// The whole crop chain of the original's transform_rgb / transform_mask / transform_ignore, through Pillow.
+TEST(DerenderTargets, CropsEqualTheOriginalTransformsThroughPillow) {
   if (!python_has_pil()) GTEST_SKIP() << "/usr/bin/python3 with PIL not available";
-  std::mt19937 gen(7);
-  struct Case { int w, h, c, ow, oh; };
-  for (const Case& k : {Case{300, 300, 3, 224, 224}, Case{61, 61, 3, 224, 224}, Case{513, 513, 1, 256, 256},
-                        Case{37, 53, 3, 224, 224}}) {
-    std::vector<std::uint8_t> img(size_t(k.w) * k.h * k.c);
-    for (auto& p : img) p = std::uint8_t(gen() % 256);
-    // Smooth regions too, where rounding differences would show as off-by-one levels.
-    for (int x = 0; x < k.w * k.c; ++x) img[size_t(x)] = std::uint8_t(x % 256);
-    const auto ours = resize_pil_bilinear(img, k.w, k.h, k.c, k.ow, k.oh);
-    const auto theirs = pil_resize(img, k.w, k.h, k.c, k.ow, k.oh);
-    ASSERT_EQ(ours.size(), theirs.size());
+  const int w = 90, h = 50;
+  std::mt19937 gen(3);
+  std::vector<std::uint8_t> rgb(size_t(w) * h * 3), plane(size_t(w) * h);
+  for (auto& p : rgb) p = std::uint8_t(gen() % 256);
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x) plane[size_t(y) * w + x] = (x - 40) * (x - 40) + 4 * (y - 30) * (y - 30) < 500;
+  std::vector<std::uint8_t> plane255(plane.size());
+  for (size_t p = 0; p < plane.size(); ++p) plane255[p] = plane[p] ? 255 : 0;
+  // Inside; over the top-left corner; past the bottom-right with odd s - w (PIL's zeros beyond the padding).
+  for (const Roi& roi : {Roi{10, 20, 40, 60}, Roi{-6, -9, 20, 25}, Roi{30, 70, 58, 95}, Roi{5, 5, 12, 80}}) {
+    SCOPED_TRACE(testing::Message() << roi[0] << "," << roi[1] << "," << roi[2] << "," << roi[3]);
+    int side = 0;
+    const auto sq = crop_square(rgb, w, h, 3, roi, {127, 127, 127}, side);
+    const auto x = normalise_crop(sq, side, 224);
+    const auto want = pil_crop(rgb, "RGB", w, h, roi, 127, 224);
+    ASSERT_EQ(want.size(), size_t(224) * 224 * 3);
     size_t diff = 0;
-    for (size_t i = 0; i < ours.size(); ++i) diff += ours[i] != theirs[i];
-    EXPECT_EQ(diff, 0u) << k.w << "x" << k.h << " -> " << k.ow << "x" << k.oh;
+    for (size_t p = 0; p < size_t(224) * 224; ++p)
+      for (int c = 0; c < 3; ++c) {
+        const float v = x[size_t(c) * 224 * 224 + p];
+        diff += std::lround((v * 0.25f + 0.5f) * 255.0f) != want[p * 3 + size_t(c)];
+      }
+    EXPECT_EQ(diff, 0u);
+    for (bool fill_one : {false, true}) {
+      const auto m = crop_plane(plane, w, h, roi, fill_one, 256);
+      const auto pm = pil_crop(plane255, "L", w, h, roi, fill_one ? 255 : 0, 256);
+      ASSERT_EQ(pm.size(), m.size());
+      size_t d = 0;
+      for (size_t p = 0; p < m.size(); ++p) d += std::lround(m[p] * 255.0f) != pm[p];
+      EXPECT_EQ(d, 0u) << (fill_one ? "ignore" : "mask");
+    }
   }
 }

@@ -1,5 +1,5 @@
 // Implements the semantic-branch stage (see semantic_stage.hpp).
-#include "train/semantic_stage.hpp"
+#include "train/stages/semantic_stage.hpp"
 
 #include <cstdio>
 #include <sstream>
@@ -15,6 +15,7 @@
 #include "models/semantic_loss.hpp"
 #include "models/sync_batchnorm.hpp"
 #include "models/weights_io.hpp"
+#include "train/init_weights.hpp"
 
 namespace sdn::train {
 namespace {
@@ -28,45 +29,51 @@ std::vector<models::SemanticImage> views(const std::vector<data::Sample>& sample
 
 }  // namespace
 
-SemanticStage::SemanticStage(const TrainConfig& config, torch::Device device,
-                             std::function<void(torch::Tensor&)> cross_rank_sum)
-    : config_(config), device_(device),
-      model_(models::build_semantic_model({config.model.arch, config.model.num_classes, config.train.seed})),
-      eval_scales_{config.augment.short_sides.empty() ? 375 : config.augment.short_sides.back()} {
-  if (!config.model.init_weights.empty()) models::import_weights(*model_, config.model.arch, config.model.init_weights);
+SemanticStage::SemanticStage(const TrainConfig& config, const StageContext& context)
+    : config_(config), options_(stage_options<SemanticOptions>(config)), device_(context.device),
+      model_(models::build_semantic_model({options_.model.arch, options_.model.num_classes, config.train.seed})) {
+  import_initial_weights(*model_, options_.model.arch, config.init);
   model_->to(device_);
-  if (config.model.sync_bn) models::set_cross_rank_sum(*model_, cross_rank_sum);
+  if (options_.model.sync_bn) models::set_cross_rank_sum(*model_, context.cross_rank_sum);
   Phase p;
   p.name = "model";
-  for (const auto& item : model_->named_parameters())
-    if (item.value().requires_grad()) p.params.emplace_back(item.key(), item.value());
+  p.params = trainable_parameters(*model_);
   std::vector<torch::Tensor> params;
   for (auto& [n, t] : p.params) params.push_back(t);
   // The original keeps one SGD per network (encoder, decoder) with identical settings: one optimiser over
   // all trainable parameters is the same update.
+  const auto& o = options_.optim;
   p.optimizer = std::make_unique<torch::optim::SGD>(
-      params, torch::optim::SGDOptions(config.optim.lr).momentum(config.optim.momentum).weight_decay(config.optim.weight_decay));
+      params, torch::optim::SGDOptions(o.lr).momentum(o.momentum).weight_decay(o.weight_decay));
   phases_.push_back(std::move(p));
 }
 
+data::Fields SemanticStage::fields() const {
+  data::Fields f;
+  f.rgb = f.classes = true;
+  f.instance = f.depth = false;
+  return f;
+}
+
 data::AugmentOptions SemanticStage::augment() const {
+  const auto& c = options_.augment;
   data::AugmentOptions a;
-  a.short_sides = config_.augment.short_sides;
-  a.max_long_side = config_.augment.max_long_side;
-  a.flip = config_.augment.flip;
-  a.brightness = config_.augment.brightness;
-  a.contrast = config_.augment.contrast;
-  a.saturation = config_.augment.saturation;
-  a.hue = config_.augment.hue;
+  a.short_sides = c.short_sides;
+  a.max_long_side = c.max_long_side;
+  a.flip = c.flip;
+  a.brightness = c.brightness;
+  a.contrast = c.contrast;
+  a.saturation = c.saturation;
+  a.hue = c.hue;
   return a;
 }
 
 std::vector<std::pair<std::string, torch::nn::Module*>> SemanticStage::modules() { return {{"model", model_.get()}}; }
 
-LossTerms SemanticStage::loss(size_t, const std::vector<data::Sample>& micro) {
-  auto batch = models::make_semantic_batch(views(micro, true));
+LossTerms SemanticStage::loss(size_t, size_t, const std::vector<data::Sample>& samples) {
+  auto batch = models::make_semantic_batch(views(samples, true));
   auto out = model_->forward_train(batch.images.to(device_));
-  auto terms = models::semantic_loss(out, batch.labels.to(device_), {config_.optim.deep_sup_scale, -1});
+  auto terms = models::semantic_loss(out, batch.labels.to(device_), {options_.optim.deep_sup_scale, -1});
   LossTerms l;
   l.total = terms.total;
   l.terms = {{"loss", terms.total.item<double>()}, {"pixel_acc", terms.pixel_acc.item<double>()}};
@@ -74,7 +81,7 @@ LossTerms SemanticStage::loss(size_t, const std::vector<data::Sample>& micro) {
 }
 
 double SemanticStage::lr(size_t, std::int64_t step, std::int64_t total_steps) const {
-  return poly_lr(config_.optim.lr, std::max<std::int64_t>(0, step - 1), total_steps, config_.optim.lr_power);
+  return poly_lr(options_.optim.lr, std::max<std::int64_t>(0, step - 1), total_steps, options_.optim.lr_power);
 }
 
 torch::Tensor SemanticStage::predict_probabilities(const data::Sample& s, const std::vector<int>& scales) {
@@ -82,7 +89,7 @@ torch::Tensor SemanticStage::predict_probabilities(const data::Sample& s, const 
   torch::Tensor sum;
   for (int scale : scales) {
     int w = 0, h = 0;
-    data::scaled_size(s.width, s.height, scale, config_.augment.max_long_side, 8, w, h);
+    data::scaled_size(s.width, s.height, scale, options_.augment.max_long_side, 8, w, h);
     data::Sample r;
     r.width = w, r.height = h;
     r.rgb = data::resize_bilinear_rgb(s.rgb, s.width, s.height, w, h);
@@ -93,16 +100,24 @@ torch::Tensor SemanticStage::predict_probabilities(const data::Sample& s, const 
   return sum / static_cast<double>(scales.size());
 }
 
-EvalResult SemanticStage::evaluate(const data::ShardSet& eval, std::int64_t limit, const dist::Communicator& comm) {
+std::vector<int> SemanticStage::scales_or_default(const InferenceOptions& o) const {
+  if (!o.scales.empty()) return o.scales;
+  const auto& sides = options_.augment.short_sides;
+  return {sides.empty() ? 375 : sides.back()};
+}
+
+EvalResult SemanticStage::evaluate(const data::ShardSet& eval, const InferenceOptions& options,
+                                   const dist::Communicator& comm) {
   const bool was_training = model_->is_training();
   model_->eval();
-  const std::int64_t n = limit > 0 ? std::min(limit, eval.size()) : eval.size();
+  const auto scales = scales_or_default(options);
+  const std::int64_t n = options.limit > 0 ? std::min(options.limit, eval.size()) : eval.size();
   auto range = data::eval_range(n, comm.rank(), comm.size());
-  models::ConfusionMatrix cm(config_.model.num_classes);
+  models::ConfusionMatrix cm(options_.model.num_classes);
   data::Sample s;
   for (std::int64_t i = range.begin; i < range.end; ++i) {
     eval.read(i, {true, true, false, false}, s);
-    auto pred = predict_probabilities(s, eval_scales_).argmax(1).to(torch::kCPU);
+    auto pred = predict_probabilities(s, scales).argmax(1).to(torch::kCPU);
     auto labels = torch::empty({1, s.height, s.width}, torch::kLong);
     auto* L = labels.data_ptr<int64_t>();
     for (size_t k = 0; k < s.classes.size(); ++k) L[k] = models::training_label(s.classes[k]);
@@ -133,7 +148,7 @@ EvalResult SemanticStage::evaluate(const data::ShardSet& eval, std::int64_t limi
                 100.0 * cm.mean_iou(), 100.0 * cm.pixel_accuracy(), static_cast<long long>(n),
                 [&] {
                   std::string s;
-                  for (int x : eval_scales_) s += (s.empty() ? "" : ",") + std::to_string(x);
+                  for (int x : scales) s += (s.empty() ? "" : ",") + std::to_string(x);
                   return s;
                 }().c_str());
   table << tail;
@@ -141,6 +156,20 @@ EvalResult SemanticStage::evaluate(const data::ShardSet& eval, std::int64_t limi
   r.table = table.str();
   r.csv = csv.str();
   return r;
+}
+
+StageSpec semantic_stage_spec() {
+  StageSpec s;
+  s.name = "semantic";
+  s.summary = "semantic segmentation: resnet50dilated8 + PPM deep supervision or DRN-D-22";
+  s.default_options = SemanticOptions{};
+  s.add_options = add_semantic_options;
+  s.validate = validate_semantic;
+  s.validate_for_world = validate_semantic_for_world;
+  s.make = [](const TrainConfig& c, const StageContext& ctx) -> std::unique_ptr<Stage> {
+    return std::make_unique<SemanticStage>(c, ctx);
+  };
+  return s;
 }
 
 }  // namespace sdn::train
