@@ -11,10 +11,18 @@
 
 namespace sdn::data::derender {
 
-bool keep_for_training(const ObjectGT& o) {
+namespace {
+
+template <class O>
+bool keep(const O& o) {
   const double area = (double(o.bottom) - o.top) * (double(o.right) - o.left);
   return area > 16.0 * 16.0 && o.truncation < 0.7f && o.occupancy > 0.3f;
 }
+
+}  // namespace
+
+bool keep_for_training(const ObjectGT& o) { return keep(o); }
+bool keep_for_training(const shard::ObjectRow& row) { return keep(row); }
 
 bool instance_roi(const std::vector<std::uint16_t>& instance, int width, int height, std::uint16_t id, Roi& roi) {
   int t = height, l = width, b = -1, r = -1;

@@ -11,6 +11,7 @@
 
 #include "core/rng.hpp"
 #include "data/frame.hpp"
+#include "data/shard_format.hpp"
 
 namespace sdn::data::derender {
 
@@ -20,8 +21,10 @@ using Roi = std::array<int, 4>;
 constexpr float kWidthFactor = 1.2206f;  // the original's scale = [l3d, h3d, 1.2206 * w3d]
 constexpr float kTranslation2dClip = 6.0f;
 
-// The training filter of the original: motgt box area > 16^2, truncation < 0.7, occupancy > 0.3.
+// The training filter of the original: motgt box area > 16^2, truncation < 0.7, occupancy > 0.3 (the row form
+// is the ObjectFilter of data/items.hpp's object_items; the class, Car or Van, is the caller's to check).
 bool keep_for_training(const ObjectGT& object);
+bool keep_for_training(const shard::ObjectRow& row);
 
 // Tight box of the pixels of `instance` equal to `id`; false if there are none.
 bool instance_roi(const std::vector<std::uint16_t>& instance, int width, int height, std::uint16_t id, Roi& roi);

@@ -28,6 +28,11 @@ TEST(DerenderTargets, TrainingFilter) {
   o.truncation = 0.69f;
   o.occupancy = 0.3f;
   EXPECT_FALSE(keep_for_training(o));
+  shard::ObjectRow row{};
+  row.left = 100, row.right = 120, row.top = 50, row.bottom = 63, row.truncation = 0.1f, row.occupancy = 0.9f;
+  EXPECT_TRUE(keep_for_training(row));
+  row.occupancy = 0.2f;
+  EXPECT_FALSE(keep_for_training(row));
 }
 
 TEST(DerenderTargets, MaskRoiAndJitter) {
