@@ -39,6 +39,11 @@ const opt::Schema<TrainConfig>& train_schema() {
         .add("data.eval_split", "split to evaluate on", [](C& c) -> auto& { return c.data.eval_split; })
         .add("data.threads", "loader threads per rank", [](C& c) -> auto& { return c.data.threads; }, opt::Range{1, 64})
         .add("data.prefetch", "global steps loaded ahead", [](C& c) -> auto& { return c.data.prefetch; }, opt::Range{1, 64})
+        .add("data.stage_to", "node-local directory to copy the shards to once per node before training, e.g. "
+                              "/scratch/$USER/job_$SLURM_JOB_ID (empty: read data.shards directly)",
+             [](C& c) -> auto& { return c.data.stage_to; })
+        .add("dist.timeout_seconds", "end the job when a collective waits longer than this (a peer died or hangs; 0: off)",
+             [](C& c) -> auto& { return c.dist.timeout_seconds; }, opt::Range{0, 1e7})
         .add("model.arch", "semantic model", [](C& c) -> auto& { return c.model.arch; },
              opt::Choices(models::semantic_model_names()))
         .add("model.num_classes", "output classes (3D-SDN: 14)", [](C& c) -> auto& { return c.model.num_classes; },

@@ -18,6 +18,15 @@ struct DataConfig {
   std::string eval_split = "test";
   int threads = 2;                  // loader threads per rank
   int prefetch = 2;                 // global steps prepared ahead
+  // Node-local copy of the shards, made once per node per job before training (empty: read data.shards).
+  // $VAR / ${VAR} are expanded by the CLI, e.g. /scratch/$USER/job_$SLURM_JOB_ID (Expanse's NVMe).
+  std::string stage_to;
+};
+
+struct DistConfig {
+  // A collective still in flight after this many seconds means a peer rank died or hangs: the watchdog
+  // names it and ends the job (exit 4) instead of waiting for the time limit. 0: off.
+  double timeout_seconds = 600;
 };
 
 struct ModelConfig {
@@ -76,6 +85,7 @@ struct TrainConfig {
   std::string run_dir;
   std::string log_level = "info";
   DataConfig data;
+  DistConfig dist;
   ModelConfig model;
   OptimConfig optim;
   AugmentConfig augment;
