@@ -33,6 +33,7 @@ struct BenchReduceConfig {
   int compute_ms = 300;  // simulated backward for the overlap measurement; 0 skips it
   std::string compute_kind = "sleep";  // sleep: the core is free (GPU-like); spin: the core is busy (CPU training)
   bool list_sizes = false;             // print the gradient sizes (for --sizes elsewhere) and exit
+  bool copying = false;                // also measure the copying reducer path (gradients not bucket views)
 };
 
 opt::Schema<BenchReduceConfig> schema() {
@@ -57,7 +58,9 @@ opt::Schema<BenchReduceConfig> schema() {
       .add("compute-kind", "simulated backward: sleep (cores free, as when a GPU computes) or spin (cores busy)",
            [](C& c) -> auto& { return c.compute_kind; }, opt::Choices{"sleep", "spin"})
       .add("list-sizes", "print the gradient element counts as a --sizes value and exit",
-           [](C& c) -> auto& { return c.list_sizes; });
+           [](C& c) -> auto& { return c.list_sizes; })
+      .add("copying", "also measure the copying reducer path (gradients copied into and out of the buckets)",
+           [](C& c) -> auto& { return c.copying; });
   return s;
 }
 
@@ -135,6 +138,7 @@ int run(const BenchReduceConfig& c, const Args& args, const dist::Communicator& 
   o.warmup = c.warmup;
   o.compute_seconds = c.compute_ms / 1000.0;
   o.spin = c.compute_kind == "spin";
+  o.also_copying = c.copying;
   const auto r = dist::run_reduce_bench(comm, sizes, o);
   if (comm.rank() != 0) return kExitOk;
 
@@ -152,14 +156,17 @@ int run(const BenchReduceConfig& c, const Args& args, const dist::Communicator& 
   std::string row = "| " + std::string(label) + " | " + std::to_string(comm.size()) + " | " +
                     gb_per_s(r.bytes, r.single_seconds) + " | " + gb_per_s(r.bytes, r.per_tensor_seconds) + " (" +
                     ratio(r.single_seconds, r.per_tensor_seconds) + "x) |";
+  auto mode_name = [](const dist::ReduceBenchResult::Mode& m) {
+    return std::string(dist::to_string(m.mode)) + (m.views ? "" : ", copying");
+  };
   for (const auto& m : r.modes) {
-    header += std::string(" bucketed ") + dist::to_string(m.mode) + " |";
+    header += " bucketed " + mode_name(m) + " |";
     rule += "---|";
     row += " " + gb_per_s(r.bytes, m.added_seconds) + " (" + ratio(r.single_seconds, m.added_seconds) + "x) |";
   }
   for (const auto& m : r.modes) {
     if (m.hidden_seconds < 0) continue;
-    header += std::string(" overlap, ") + dist::to_string(m.mode) + " |";
+    header += " overlap, " + mode_name(m) + " |";
     rule += "---|";
     char cell[96];
     std::snprintf(cell, sizeof cell, " %.0f of %.0f ms hideable (%.0f%%) |", m.hidden_seconds * 1e3,

@@ -20,6 +20,7 @@ struct ReduceBenchOptions {
   int warmup = 2;               // untimed repetitions first
   double compute_seconds = 0.3;  // simulated backward for the overlap measurement; 0 skips it
   bool spin = false;            // true: the backward keeps its core busy (CPU training); false: sleeps (GPU-like)
+  bool also_copying = false;    // also time the copying path (grad_as_bucket_view = false) of every mode
 };
 
 struct ReduceBenchResult {
@@ -28,6 +29,7 @@ struct ReduceBenchResult {
   double per_tensor_seconds = 0;  // one MPI_Allreduce per tensor, in sequence
   struct Mode {
     MpiProgress mode = MpiProgress::kAuto;
+    bool views = true;           // gradients as bucket views (false: the copying path)
     double added_seconds = 0;   // what the reducer adds to an instant backward (pack, reduce, unpack)
     double hidden_seconds = -1;  // of it, hidden behind the simulated backward (-1: not measured)
     double hideable_seconds = 0;  // the most that could hide: min(backward, reduction)
