@@ -21,6 +21,8 @@
 #include "dist/collectives.hpp"
 #include "dist/mpi_check.hpp"
 #include "dist/reducer_factory.hpp"
+#include "dist/watchdog.hpp"
+#include "train/stage_data.hpp"
 #include "train/stop.hpp"
 #include "train/train_state.hpp"
 
@@ -108,9 +110,12 @@ RunResult Trainer::run() {
   const int world = comm_.size();
   const std::string run = config_.run_dir;
   const std::string journal = journal::path_in(run);
-  data::ShardSet shards(config_.data.shards, config_.data.split);
+  // [dist helper, issue 11 item 7] node-local staging: every rank reads the node's copy of the shards.
+  const std::string shards_dir =
+      env_.stage_to.empty() ? config_.data.shards : stage_data(config_, env_.stage_to, comm_, journal);
+  data::ShardSet shards(shards_dir, config_.data.split);
   std::unique_ptr<data::ShardSet> eval_set;
-  if (config_.train.eval_every > 0) eval_set = std::make_unique<data::ShardSet>(config_.data.shards, config_.data.eval_split);
+  if (config_.train.eval_every > 0) eval_set = std::make_unique<data::ShardSet>(shards_dir, config_.data.eval_split);
   const std::int64_t total = config_.total_steps(shards.size());
   const std::int64_t micro = config_.train.global_batch / (world * config_.train.per_rank_batch);
   const auto relevant = relevant_entries(config_);
@@ -228,7 +233,10 @@ RunResult Trainer::run() {
     }
     // Nobody leaves before the file is durable: exit 3 on any rank must mean a valid checkpoint exists.
     // A failed save on rank 0 throws there and never reaches this barrier; the others are then aborted by cli/.
-    SDN_MPI_CHECK(MPI_Barrier(comm_.comm()));
+    {
+      dist::CollectiveScope watch("MPI_Barrier after the checkpoint save");  // [dist helper, issue 11 item 2]
+      SDN_MPI_CHECK(MPI_Barrier(comm_.comm()));
+    }
     est.checkpoint_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   };
 
