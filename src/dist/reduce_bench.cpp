@@ -166,14 +166,16 @@ ReduceBenchResult run_reduce_bench(const Communicator& comm, const std::vector<i
   r.bytes = 4.0 * static_cast<double>(total);
 
   // The limit: one all-reduce of all bytes (chunked only to keep MPI's int counts valid).
-  auto flat = torch::ones({total});
-  r.single_seconds = median_seconds(comm, o.warmup, o.iters, [&] {
-    const int64_t chunk = 1LL << 28;
-    for (int64_t off = 0; off < total; off += chunk)
-      SDN_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, flat.data_ptr<float>() + off,
-                                  static_cast<int>(std::min(chunk, total - off)), MPI_FLOAT, MPI_SUM, comm.comm()));
-  });
-  flat = torch::Tensor();
+  auto single = [&] {
+    auto flat = torch::ones({total});
+    return median_seconds(comm, o.warmup, o.iters, [&] {
+      const int64_t chunk = 1LL << 28;
+      for (int64_t off = 0; off < total; off += chunk)
+        SDN_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, flat.data_ptr<float>() + off,
+                                    static_cast<int>(std::min(chunk, total - off)), MPI_FLOAT, MPI_SUM, comm.comm()));
+    });
+  };
+  std::vector<double> singles = {single()};
   std::vector<torch::Tensor> grads;
   for (int64_t n : numels) grads.push_back(torch::ones({n}));
   r.per_tensor_seconds = median_seconds(comm, o.warmup, o.iters, [&] {
@@ -187,9 +189,29 @@ ReduceBenchResult run_reduce_bench(const Communicator& comm, const std::vector<i
   for (int64_t n : numels) net.params.push_back(torch::zeros({n}, torch::requires_grad()));
   net.seconds.assign(numels.size(), 0.0);
   net.spin = o.spin;
-  for (MpiProgress mode : o.modes) {
-    r.modes.push_back(time_reducer(comm, net, o, mode, /*views=*/true));
-    if (o.also_copying) r.modes.push_back(time_reducer(comm, net, o, mode, /*views=*/false));
+  std::vector<std::vector<ReduceBenchResult::Mode>> rounds;  // [round][mode]
+  for (int round = 0; round < std::max(1, o.rounds); ++round) {
+    if (round > 0) singles.push_back(single());
+    rounds.emplace_back();
+    for (MpiProgress mode : o.modes) {
+      rounds.back().push_back(time_reducer(comm, net, o, mode, /*views=*/true));
+      if (o.also_copying) rounds.back().push_back(time_reducer(comm, net, o, mode, /*views=*/false));
+    }
+  }
+  auto median = [](std::vector<double> v) {
+    std::nth_element(v.begin(), v.begin() + static_cast<long>(v.size() / 2), v.end());
+    return v[v.size() / 2];
+  };
+  r.single_seconds = median(singles);
+  r.modes = rounds.front();  // the overlap columns come from the first round
+  for (size_t k = 0; k < r.modes.size(); ++k) {
+    std::vector<double> added;
+    for (size_t i = 0; i < rounds.size(); ++i) {
+      added.push_back(rounds[i][k].added_seconds);
+      r.modes[k].round_ratios.push_back(singles[i] / rounds[i][k].added_seconds);
+    }
+    r.modes[k].added_seconds = median(added);
+    r.modes[k].ratio = median(r.modes[k].round_ratios);
   }
   net.params.clear();
 
