@@ -33,6 +33,8 @@ struct BenchReduceConfig {
   int compute_ms = 300;  // simulated backward for the overlap measurement; 0 skips it
   std::string compute_kind = "sleep";  // sleep: the core is free (GPU-like); spin: the core is busy (CPU training)
   bool list_sizes = false;             // print the gradient sizes (for --sizes elsewhere) and exit
+  bool copying = false;                // also measure the copying reducer path (gradients not bucket views)
+  int rounds = 1;                      // rounds of [limit, every mode] in turn; ratios are per-round medians
 };
 
 opt::Schema<BenchReduceConfig> schema() {
@@ -57,7 +59,11 @@ opt::Schema<BenchReduceConfig> schema() {
       .add("compute-kind", "simulated backward: sleep (cores free, as when a GPU computes) or spin (cores busy)",
            [](C& c) -> auto& { return c.compute_kind; }, opt::Choices{"sleep", "spin"})
       .add("list-sizes", "print the gradient element counts as a --sizes value and exit",
-           [](C& c) -> auto& { return c.list_sizes; });
+           [](C& c) -> auto& { return c.list_sizes; })
+      .add("copying", "also measure the copying reducer path (gradients copied into and out of the buckets)",
+           [](C& c) -> auto& { return c.copying; })
+      .add("rounds", "rounds of [single all-reduce, every mode] in turn; the ratios are medians of per-round ratios",
+           [](C& c) -> auto& { return c.rounds; }, opt::Range{1, 1000});
   return s;
 }
 
@@ -135,6 +141,8 @@ int run(const BenchReduceConfig& c, const Args& args, const dist::Communicator& 
   o.warmup = c.warmup;
   o.compute_seconds = c.compute_ms / 1000.0;
   o.spin = c.compute_kind == "spin";
+  o.also_copying = c.copying;
+  o.rounds = c.rounds;
   const auto r = dist::run_reduce_bench(comm, sizes, o);
   if (comm.rank() != 0) return kExitOk;
 
@@ -152,14 +160,19 @@ int run(const BenchReduceConfig& c, const Args& args, const dist::Communicator& 
   std::string row = "| " + std::string(label) + " | " + std::to_string(comm.size()) + " | " +
                     gb_per_s(r.bytes, r.single_seconds) + " | " + gb_per_s(r.bytes, r.per_tensor_seconds) + " (" +
                     ratio(r.single_seconds, r.per_tensor_seconds) + "x) |";
+  auto mode_name = [](const dist::ReduceBenchResult::Mode& m) {
+    return std::string(dist::to_string(m.mode)) + (m.views ? "" : ", copying");
+  };
   for (const auto& m : r.modes) {
-    header += std::string(" bucketed ") + dist::to_string(m.mode) + " |";
+    header += " bucketed " + mode_name(m) + " |";
     rule += "---|";
-    row += " " + gb_per_s(r.bytes, m.added_seconds) + " (" + ratio(r.single_seconds, m.added_seconds) + "x) |";
+    char x[16];
+    std::snprintf(x, sizeof x, "%.2f", m.ratio);
+    row += " " + gb_per_s(r.bytes, m.added_seconds) + " (" + x + "x) |";
   }
   for (const auto& m : r.modes) {
     if (m.hidden_seconds < 0) continue;
-    header += std::string(" overlap, ") + dist::to_string(m.mode) + " |";
+    header += " overlap, " + mode_name(m) + " |";
     rule += "---|";
     char cell[96];
     std::snprintf(cell, sizeof cell, " %.0f of %.0f ms hideable (%.0f%%) |", m.hidden_seconds * 1e3,
@@ -173,7 +186,16 @@ int run(const BenchReduceConfig& c, const Args& args, const dist::Communicator& 
               100 * r.probe_done_nonblocking);
   if (r.probe_done_thread >= 0) std::printf(", communication thread %.0f%%", 100 * r.probe_done_thread);
   std::printf("\n");
-  std::printf("(x = bandwidth relative to the single all-reduce; overlap = reduction time hidden behind a %d ms %s "
+  if (c.rounds > 1) {
+    std::printf("per-round ratios to the single all-reduce:");
+    for (const auto& m : r.modes) {
+      std::printf(" %s", mode_name(m).c_str());
+      for (double q : m.round_ratios) std::printf(" %.2f", q);
+      std::printf(";");
+    }
+    std::printf("\n");
+  }
+  std::printf("(x = bandwidth relative to the single all-reduce, median of per-round ratios; overlap = reduction time hidden behind a %d ms %s "
               "backward, of min(backward, reduction); command: `%s`)\n",
               c.compute_ms, c.compute_kind.c_str(), command.c_str());
   return kExitOk;

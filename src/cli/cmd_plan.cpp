@@ -242,6 +242,7 @@ int run_plan(const Args& args) {
     Measured m = parse_measured(fs::read_file(cfg.throughput), cfg.throughput);
     in.images_per_s_per_gpu = m.images_per_s_per_gpu;
     in.ckpt_seconds = m.ckpt_seconds;
+    in.stage_seconds = m.stage_seconds;  // [dist helper, issue 11 item 7] node-local staging per job
     source = m.source;
   } else {
     in.images_per_s_per_gpu = cfg.images_per_s > 0 ? cfg.images_per_s : cfg.it_per_s * work.per_gpu_batch;

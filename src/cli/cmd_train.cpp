@@ -16,7 +16,9 @@
 #include "core/journal.hpp"
 #include "dist/collectives.hpp"
 #include "slurm/scheduler.hpp"
+#include "dist/watchdog.hpp"
 #include "train/loop.hpp"
+#include "train/stage_data.hpp"
 #include "train/stage_registry.hpp"
 #include "train/stop.hpp"
 
@@ -82,6 +84,12 @@ int run_train(const Args& args) {
     e["rank"] = comm.rank();
     journal::append(journal::path_in(cfg.run_dir), e);
   };
+  // A collective stuck past dist.timeout_seconds ends the job (exit 4) and says why in the journal, instead of
+  // waiting for the time limit.
+  dist::WatchdogOptions watch;
+  watch.timeout_seconds = cfg.dist.timeout_seconds;
+  watch.before_abort = journal_failure;
+  dist::WatchdogInstall watchdog(watch);
   return run_collectively(comm, [&] {
     if (comm.rank() == 0) write_run_ini(cfg);
     init_run_logging(cfg, "train");
@@ -96,6 +104,8 @@ int run_train(const Args& args) {
     env.deadline = job_deadline(cfg, env.job_id);
     env.process_start = process_start;
     env.write_hook = test_kill_hook();
+    // $USER, $SLURM_JOB_ID, ... of data.stage_to (run.ini keeps them unexpanded).
+    env.stage_to = train::expand_variables(cfg.data.stage_to, [](const std::string& name) { return std::getenv(name.c_str()); });
 
     std::unique_ptr<ckpt::RunLock> lock;
     if (comm.rank() == 0) {

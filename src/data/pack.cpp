@@ -14,6 +14,7 @@
 #include "data/reader.hpp"
 #include "data/shard_set.hpp"
 #include "data/shard_writer.hpp"
+#include "data/stage_copy.hpp"
 
 namespace sdn::data {
 namespace {
@@ -114,8 +115,12 @@ PackResult pack(const PackOptions& o) {
     ShardWriter writer((std::filesystem::path(o.out) / name).string(), meta, e - b);
     fill_shard(*reader, frames, b, e, o.threads, writer, progress.get());
     writer.commit();
+    // Size and CRC of the finished file, for node-local staging to check its copies (data/stage_copy.hpp).
+    const auto check = file_checksum((std::filesystem::path(o.out) / name).string());
     index.files.push_back(name);
     index.counts.push_back(e - b);
+    index.bytes.push_back(check.bytes);
+    index.crc32.push_back(check.crc32);
   }
   if (progress) progress->finish();
   PackResult r{n, shards, (std::filesystem::path(o.out) / shard::index_file_name(o.split)).string()};

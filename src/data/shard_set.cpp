@@ -33,6 +33,13 @@ std::int64_t ShardIndex::total() const {
   return t;
 }
 
+bool ShardIndex::has_checksums() const {
+  if (bytes.size() != files.size() || crc32.size() != files.size()) return false;
+  for (size_t i = 0; i < files.size(); ++i)
+    if (bytes[i] < 0 || crc32[i] < 0) return false;
+  return true;
+}
+
 std::string index_to_json(const ShardIndex& x) {
   nlohmann::json j;
   j["format_version"] = x.format_version;
@@ -43,7 +50,12 @@ std::string index_to_json(const ShardIndex& x) {
   j["width"] = x.width;
   j["height"] = x.height;
   j["num_samples"] = x.total();
-  for (size_t i = 0; i < x.files.size(); ++i) j["shards"].push_back({{"file", x.files[i]}, {"num_samples", x.counts[i]}});
+  for (size_t i = 0; i < x.files.size(); ++i) {
+    nlohmann::json shard = {{"file", x.files[i]}, {"num_samples", x.counts[i]}};
+    if (i < x.bytes.size() && x.bytes[i] >= 0) shard["bytes"] = x.bytes[i];
+    if (i < x.crc32.size() && x.crc32[i] >= 0) shard["crc32"] = x.crc32[i];
+    j["shards"].push_back(shard);
+  }
   return j.dump(2) + "\n";
 }
 
@@ -61,6 +73,8 @@ ShardIndex index_from_json(const std::string& text, const std::string& path) {
     for (const auto& s : j.at("shards")) {
       x.files.push_back(s.at("file").get<std::string>());
       x.counts.push_back(s.at("num_samples").get<std::int64_t>());
+      x.bytes.push_back(s.value("bytes", std::int64_t{-1}));  // absent in indexes written before the CRCs
+      x.crc32.push_back(s.value("crc32", std::int64_t{-1}));
     }
   } catch (const nlohmann::json::exception& e) {
     throw Error("shard index " + path + " is malformed: " + e.what(), kRepack);

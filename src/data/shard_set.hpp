@@ -24,7 +24,12 @@ struct ShardIndex {
   int width = 0, height = 0;
   std::vector<std::string> files;        // relative to the index's directory
   std::vector<std::int64_t> counts;      // samples per file
+  // Per file: size in bytes and zlib CRC-32 of the whole file, or -1 when the index predates them (optional
+  // fields, so old indexes still load; data/stage_copy.hpp checks copies by size only then).
+  std::vector<std::int64_t> bytes;
+  std::vector<std::int64_t> crc32;
   std::int64_t total() const;
+  bool has_checksums() const;  // every file has a size and a CRC
 };
 
 std::string index_to_json(const ShardIndex& index);

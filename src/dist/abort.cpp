@@ -7,6 +7,7 @@
 
 #include "core/error.hpp"
 #include "dist/mpi_check.hpp"
+#include "dist/watchdog.hpp"
 
 namespace sdn::dist {
 
@@ -27,12 +28,14 @@ void abort_job(const std::string& why, int code) {
 int first_failed_rank(const Communicator& comm, bool failed) {
   int candidate = failed ? comm.rank() : INT_MAX;
   int lowest = INT_MAX;
+  CollectiveScope watch("MPI_Allreduce of the failure vote");
   SDN_MPI_CHECK(MPI_Allreduce(&candidate, &lowest, 1, MPI_INT, MPI_MIN, comm.comm()));
   return lowest == INT_MAX ? -1 : lowest;
 }
 
 int agree_max(const Communicator& comm, int value) {
   int result = value;
+  CollectiveScope watch("MPI_Allreduce of the stop vote");
   SDN_MPI_CHECK(MPI_Allreduce(&value, &result, 1, MPI_INT, MPI_MAX, comm.comm()));
   return result;
 }

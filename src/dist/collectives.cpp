@@ -6,6 +6,7 @@
 
 #include "core/error.hpp"
 #include "dist/mpi_check.hpp"
+#include "dist/watchdog.hpp"
 #if SDN_WITH_NCCL
 #include <c10/cuda/CUDAStream.h>
 
@@ -26,6 +27,7 @@ void mpi_sum_inplace(MPI_Comm comm, torch::Tensor& t) {
   const MPI_Datatype type = mpi_sum_type(t.scalar_type(), "cross-rank sum");
   torch::Tensor work = t.is_contiguous() ? t : t.contiguous();
   const int64_t per_call = kMaxBytesPerCall / static_cast<int64_t>(work.element_size());
+  CollectiveScope watch("MPI_Allreduce of the cross-rank sum (SyncBatchNorm)");
   auto* base = static_cast<char*>(work.data_ptr());
   for (int64_t done = 0; done < work.numel(); done += per_call) {
     const int count = static_cast<int>(std::min<int64_t>(per_call, work.numel() - done));
@@ -88,6 +90,7 @@ void check_same_on_all_ranks(MPI_Comm comm, uint64_t value, const std::string& w
   // One collective for min and max: max(~v) = ~min(v).
   uint64_t in[2] = {value, ~value};
   uint64_t out[2] = {0, 0};
+  CollectiveScope watch("MPI_Allreduce checking that the " + what + " is the same on all ranks");
   SDN_MPI_CHECK(MPI_Allreduce(in, out, 2, MPI_UINT64_T, MPI_MAX, comm));
   if (out[0] != value || ~out[1] != value)
     throw Error(what + " differs between ranks " + where_am_i(),
@@ -104,6 +107,7 @@ void broadcast_from_root(const Communicator& comm, const std::vector<torch::Tens
   check_same_on_all_ranks(comm.comm(), h, "the list of parameters and buffers (shapes, dtypes)");
 
   torch::NoGradGuard no_grad;
+  CollectiveScope watch("MPI_Bcast of parameters and buffers from rank " + std::to_string(root));
   for (const auto& t : tensors) {
     if (t.numel() == 0) continue;
     const bool direct = t.device().is_cpu() && t.is_contiguous();
@@ -141,6 +145,7 @@ CrossRankSum make_cross_rank_sum(const Communicator& comm) {
 
 std::vector<double> allreduce_sum(const Communicator& comm, std::vector<double> values) {
   if (values.empty()) return values;
+  CollectiveScope watch("MPI_Allreduce of step scalars (losses, stop and checkpoint votes)");
   SDN_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, values.data(), static_cast<int>(values.size()), MPI_DOUBLE, MPI_SUM,
                               comm.comm()));
   return values;
@@ -153,6 +158,7 @@ std::vector<double> allreduce_mean(const Communicator& comm, std::vector<double>
 }
 
 std::string broadcast_string(const Communicator& comm, const std::string& value, int root) {
+  CollectiveScope watch("MPI_Bcast of a string from rank " + std::to_string(root));
   std::int64_t n = comm.rank() == root ? static_cast<std::int64_t>(value.size()) : 0;
   SDN_MPI_CHECK(MPI_Bcast(&n, 1, MPI_INT64_T, root, comm.comm()));
   std::string out = comm.rank() == root ? value : std::string(static_cast<size_t>(n), '\0');
@@ -169,6 +175,7 @@ std::vector<torch::Tensor> gather_bytes(const Communicator& comm, const torch::T
   const int n = static_cast<int>(mine.numel());
   check_same_on_all_ranks(comm.comm(), static_cast<uint64_t>(n), "gathered byte count");
   const bool here = comm.rank() == root;
+  CollectiveScope watch("MPI_Gather of per-rank bytes (RNG states) to rank " + std::to_string(root));
   auto all = torch::empty({here ? static_cast<std::int64_t>(n) * comm.size() : 0}, torch::kByte);
   SDN_MPI_CHECK(MPI_Gather(mine.data_ptr(), n, MPI_BYTE, here ? all.data_ptr() : nullptr, n, MPI_BYTE, root, comm.comm()));
   std::vector<torch::Tensor> out;
@@ -176,6 +183,9 @@ std::vector<torch::Tensor> gather_bytes(const Communicator& comm, const torch::T
   return out;
 }
 
-void barrier(const Communicator& comm) { SDN_MPI_CHECK(MPI_Barrier(comm.comm())); }
+void barrier(const Communicator& comm) {
+  CollectiveScope watch("MPI_Barrier (e.g. after a checkpoint save: every rank waits until it is durable)");
+  SDN_MPI_CHECK(MPI_Barrier(comm.comm()));
+}
 
 }  // namespace sdn::dist

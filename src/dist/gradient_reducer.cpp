@@ -46,6 +46,22 @@ std::string kind_of(const torch::Tensor& t) {
   return std::string(c10::toString(t.scalar_type())) + "@" + c10::DeviceTypeName(t.device().type(), true);
 }
 
+// A contiguous tensor of `sizes` over `flat`'s storage from element `offset`. set_() makes a plain tensor, not
+// an autograd view: Optimizer::zero_grad() calls detach_() on every gradient, which views refuse.
+torch::Tensor slot_of(const torch::Tensor& flat, int64_t offset, c10::IntArrayRef sizes) {
+  std::vector<int64_t> strides(sizes.size(), 1);
+  for (size_t d = sizes.size(); d-- > 1;) strides[d - 1] = strides[d] * std::max<int64_t>(1, sizes[d]);
+  torch::NoGradGuard no_grad;
+  auto slot = torch::empty({0}, flat.options());
+  slot.set_(flat.storage(), flat.storage_offset() + offset, sizes, strides);
+  return slot;
+}
+
+// Whether `grad` is exactly `slot` in memory (zero_grad may have replaced the tensor by a detached alias).
+bool is_slot(const torch::Tensor& grad, const torch::Tensor& slot) {
+  return grad.data_ptr() == slot.data_ptr() && grad.sizes() == slot.sizes() && grad.strides() == slot.strides();
+}
+
 }  // namespace
 
 std::vector<NamedTensor> named_parameters(const torch::nn::Module& module) {
@@ -57,7 +73,7 @@ std::vector<NamedTensor> named_buffers(const torch::nn::Module& module) {
 }
 
 GradientReducer::GradientReducer(std::vector<NamedTensor> params, const ReducerOptions& options, MPI_Comm comm)
-    : name_(options.name) {
+    : views_(options.grad_as_bucket_view), name_(options.name) {
   SDN_MPI_CHECK(MPI_Comm_size(comm, &world_));
   for (auto& p : params) {
     if (!p.tensor.defined() || !p.tensor.requires_grad()) continue;  // frozen: never reduced
@@ -96,6 +112,12 @@ GradientReducer::GradientReducer(std::vector<NamedTensor> params, const ReducerO
     flats_.push_back(torch::zeros({offset + static_cast<int64_t>(plan_[b].members.size())}, first.options()
                                                                                            .requires_grad(false)));
   }
+  if (views_) {
+    slots_.resize(params_.size());
+    for (size_t i = 0; i < params_.size(); ++i)
+      slots_[i] = slot_of(flats_[bucket_of_[i]], offset_of_[i], params_[i].tensor.sizes());
+    for (size_t i = 0; i < params_.size(); ++i) adopt(i);  // gradients that exist already move in now
+  }
   ready_.assign(params_.size(), 0);
   pending_.assign(plan_.size(), 0);
   waited_.assign(plan_.size(), 0);
@@ -117,6 +139,11 @@ void GradientReducer::detach_hooks() {
   for (size_t i = 0; i < accumulators_.size(); ++i) accumulators_[i]->del_post_hook(hook_keys_[i]);
   accumulators_.clear();
   hook_keys_.clear();
+}
+
+std::string GradientReducer::describe_bucket(size_t bucket) const {
+  return "gradient bucket " + std::to_string(bucket) + " of " + std::to_string(plan_.size()) + " of reducer '" + name_ +
+         "'";
 }
 
 void GradientReducer::set_sync(bool sync) {
@@ -142,6 +169,7 @@ void GradientReducer::on_grad_ready(size_t param) {
                 "call finish() after every synchronised backward; for several backward passes into the same "
                 "parameters use set_sync(false) for all but the last");
   ready_[param] = 1;
+  if (views_) adopt(param);  // usually a no-op: backward accumulated into the slot
   const size_t bucket = bucket_of_[param];
   if (--pending_[bucket] == 0 && bucket == launched_) {
     start_ready_buckets();
@@ -161,6 +189,17 @@ void GradientReducer::start_ready_buckets() {
   }
 }
 
+void GradientReducer::adopt(size_t param) {
+  auto& p = params_[param];
+  const auto& grad = p.tensor.grad();
+  auto& slot = slots_[param];
+  if (!grad.defined() || is_slot(grad, slot)) return;
+  SDN_CHECK(!grad.is_sparse(), "reducer '" + name_ + "': sparse gradient for '" + p.name + "'");
+  torch::NoGradGuard no_grad;
+  slot.copy_(grad);
+  p.tensor.mutable_grad() = slot;
+}
+
 void GradientReducer::pack(size_t bucket) {
   torch::NoGradGuard no_grad;
   auto& flat = flats_[bucket];
@@ -168,6 +207,19 @@ void GradientReducer::pack(size_t bucket) {
   const int64_t numel = numel_of_[bucket];
   auto counts = flat.narrow(0, numel, static_cast<int64_t>(members.size()));
   counts.fill_(1);  // one op per bucket; the rare parameter without a gradient is set to 0 below
+  if (views_) {
+    // The gradients are in their slots already; only a missing one needs zeros (the slot may hold last step's).
+    for (size_t k = 0; k < members.size(); ++k) {
+      const auto m = static_cast<size_t>(members[k]);
+      if (params_[m].tensor.grad().defined()) {
+        adopt(m);
+      } else {
+        slots_[m].zero_();
+        counts.narrow(0, static_cast<int64_t>(k), 1).zero_();
+      }
+    }
+    return;
+  }
   for (size_t k = 0; k < members.size(); ++k) {
     const auto& param = params_[static_cast<size_t>(members[k])];
     auto view = flat.narrow(0, offset_of_[static_cast<size_t>(members[k])], param.tensor.numel());
@@ -190,6 +242,22 @@ void GradientReducer::unpack(size_t bucket) {
   const auto world = torch::scalar_tensor(static_cast<double>(world_), torch::dtype(flat.scalar_type()));
   // The counts are read on the host only when this rank lacks a gradient (a device sync, so not by default).
   torch::Tensor counts;
+  auto has_gradient_somewhere = [&](size_t k) {
+    if (!counts.defined())
+      counts = flat.narrow(0, numel_of_[bucket], static_cast<int64_t>(members.size())).to(torch::kCPU, torch::kDouble);
+    return counts[static_cast<int64_t>(k)].item<double>() > 0;
+  };
+  if (views_) {
+    // One in-place pass over the bucket (the same division, element by element, as the copying path).
+    flat.narrow(0, 0, numel_of_[bucket]).div_(world);
+    for (size_t k = 0; k < members.size(); ++k) {
+      const auto m = static_cast<size_t>(members[k]);
+      auto& param = params_[m].tensor;
+      if (param.grad().defined() ? !is_slot(param.grad(), slots_[m]) : has_gradient_somewhere(k))
+        param.mutable_grad() = slots_[m];
+    }
+    return;
+  }
   for (size_t k = 0; k < members.size(); ++k) {
     auto& param = params_[static_cast<size_t>(members[k])].tensor;
     auto view = flat.narrow(0, offset_of_[static_cast<size_t>(members[k])], param.numel()).view(param.sizes());
@@ -197,9 +265,7 @@ void GradientReducer::unpack(size_t bucket) {
       torch::div_out(param.mutable_grad(), view, world);
       continue;
     }
-    if (!counts.defined())
-      counts = flat.narrow(0, numel_of_[bucket], static_cast<int64_t>(members.size())).to(torch::kCPU, torch::kDouble);
-    if (counts[static_cast<int64_t>(k)].item<double>() > 0) {
+    if (has_gradient_somewhere(k)) {
       auto grad = torch::empty_like(param);  // the parameter's own layout (grad layout contract)
       torch::div_out(grad, view, world);
       param.mutable_grad() = grad;

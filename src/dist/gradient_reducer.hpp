@@ -1,8 +1,10 @@
 // GradientReducer: averages gradients across ranks while backward is still running.
 // Every parameter that requires grad gets a post-hook on its AccumulateGrad node; when all gradients of a
-// bucket have been accumulated the bucket is packed into a flat buffer and its all-reduce is started, strictly
-// in bucket order on every rank (collectives must match across ranks). finish() starts what is left, waits,
-// and writes the AVERAGED gradients back. Backends (MpiReducer, NcclReducer) only start and wait.
+// bucket have been accumulated its all-reduce is started, strictly in bucket order on every rank (collectives
+// must match across ranks). finish() starts what is left, waits, and leaves the AVERAGED gradients in .grad.
+// By default each .grad is a slice of its bucket's flat buffer (gradient as bucket view): backward
+// accumulates into the bucket, and only a gradient that is not in its slot (the first step, or after grads
+// were set to undefined) is copied in once. Backends (MpiReducer, NcclReducer) only start and wait.
 //
 // Usage per optimiser step (one reducer per backward family; a GAN has one for G and one for D):
 //   reducer.set_sync(is_last_micro_batch);   // no-sync: grads accumulate locally in .grad, nothing is sent
@@ -46,6 +48,10 @@ struct ReducerOptions {
   int64_t first_bucket_cap_bytes = kDefaultFirstBucketCapBytes;
   MpiProgress mpi_progress = MpiProgress::kAuto;
   std::string name = "gradients";  // names this reducer in messages ("generator", "discriminator")
+  // Each parameter's .grad lives inside its bucket's flat buffer (DDP's gradient_as_bucket_view), so backward
+  // accumulates straight into the bucket and finish() divides in place: no copy in or out. false: the
+  // copying path (gradients in their own tensors, packed and unpacked each step), kept as the reference.
+  bool grad_as_bucket_view = true;
 };
 
 // Counters for the overlap benchmark and the progress line.
@@ -100,12 +106,15 @@ class GradientReducer {
   bool in_flight(size_t bucket) const { return bucket < launched_ && !waited_[bucket]; }
   size_t bucket_count() const { return plan_.size(); }
   std::vector<torch::Tensor>& flats() { return flats_; }
+  // "gradient bucket 3 of 8 of reducer 'generator'": names the collective in watchdog messages.
+  std::string describe_bucket(size_t bucket) const;
 
  private:
   class ReadyHook;
   void on_grad_ready(size_t param);
   void pack(size_t bucket);
   void unpack(size_t bucket);
+  void adopt(size_t param);  // view mode: moves a gradient that is not its slot into the slot
   void start_ready_buckets();
   void reset_step();
 
@@ -115,6 +124,10 @@ class GradientReducer {
   std::vector<int64_t> offset_of_;    // param -> element offset in its bucket's flat buffer
   std::vector<int64_t> numel_of_;     // bucket -> gradient elements (counts follow)
   std::vector<torch::Tensor> flats_;  // one per bucket
+  // View mode: param -> its gradient's home inside its bucket (a plain tensor over the bucket's storage,
+  // not an autograd view, so Optimizer::zero_grad()'s detach_() and zero_() keep it in place).
+  std::vector<torch::Tensor> slots_;
+  bool views_ = true;
   std::vector<std::shared_ptr<torch::autograd::Node>> accumulators_;  // kept alive so hooks persist
   std::vector<uintptr_t> hook_keys_;
 

@@ -21,6 +21,7 @@ struct MpiReducer::Worker {
     size_t bucket;
     torch::Tensor flat;  // holds the buffer alive even if the reducer is abandoned on an error path
     MPI_Datatype type;
+    std::string what;    // for the watchdog
   };
 
   explicit Worker(MPI_Comm c, size_t buckets) : comm(c), done(buckets, 0) {}
@@ -37,8 +38,12 @@ struct MpiReducer::Worker {
         busy = true;
       }
       // Bucket order is preserved: one thread, FIFO queue, filled in bucket order by the hooks.
-      const int rc = MPI_Allreduce(MPI_IN_PLACE, job.flat.data_ptr(), static_cast<int>(job.flat.numel()), job.type,
-                                   MPI_SUM, comm);
+      int rc = MPI_SUCCESS;
+      {
+        CollectiveScope watch(job.what.empty() ? "MPI_Allreduce of a gradient bucket" : "MPI_Allreduce of " + job.what);
+        rc = MPI_Allreduce(MPI_IN_PLACE, job.flat.data_ptr(), static_cast<int>(job.flat.numel()), job.type, MPI_SUM,
+                           comm);
+      }
       {
         std::lock_guard<std::mutex> lock(mutex);
         busy = false;
@@ -83,7 +88,8 @@ MpiReducer::MpiReducer(std::vector<NamedTensor> params, const ReducerOptions& op
     : GradientReducer(std::move(params), options, comm.comm()),
       comm_(MpiComm::duplicate(comm.comm())),
       progress_(options.mpi_progress),
-      requests_(bucket_count(), MPI_REQUEST_NULL) {
+      requests_(bucket_count(), MPI_REQUEST_NULL),
+      watches_(bucket_count()) {
   for (const auto& p : this->params()) {
     if (!p.tensor.device().is_cpu())
       throw Error("the MPI reducer reduces CPU tensors, but '" + p.name + "' is on " + p.tensor.device().str(),
@@ -111,6 +117,9 @@ MpiReducer::MpiReducer(std::vector<NamedTensor> params, const ReducerOptions& op
 
 MpiReducer::~MpiReducer() {
   detach_hooks();
+  // An abandoned request must not look like a hang later (the error path aborts the job on its own).
+  for (auto& [watchdog, token] : watches_)
+    if (watchdog) watchdog->disarm(token);
   bool busy = false;
   for (size_t b = 0; b < bucket_count(); ++b) busy = busy || in_flight(b);
   if (worker_) {
@@ -135,12 +144,14 @@ void MpiReducer::start(size_t bucket, torch::Tensor& flat) {
   if (worker_) {
     {
       std::lock_guard<std::mutex> lock(worker_->mutex);
-      worker_->queue.push_back({bucket, flat, type});
+      worker_->queue.push_back({bucket, flat, type, installed_watchdog() ? describe_bucket(bucket) : std::string()});
     }
     worker_->cv.notify_all();
     return;
   }
   if (bucket == 0) oldest_open_ = 0;
+  if (auto watchdog = installed_watchdog())
+    watches_[bucket] = {watchdog, watchdog->arm("MPI_Iallreduce of " + describe_bucket(bucket))};
   SDN_MPI_CHECK(MPI_Iallreduce(MPI_IN_PLACE, flat.data_ptr(), static_cast<int>(flat.numel()), type, MPI_SUM,
                                comm_.get(), &requests_[bucket]));
   started_ = bucket + 1;
@@ -166,6 +177,10 @@ void MpiReducer::wait(size_t bucket, torch::Tensor& /*flat*/) {
     return;
   }
   SDN_MPI_CHECK(MPI_Wait(&requests_[bucket], MPI_STATUS_IGNORE));
+  if (auto& [watchdog, token] = watches_[bucket]; watchdog) {
+    watchdog->disarm(token);
+    watchdog.reset();
+  }
   if (bucket + 1 == bucket_count()) started_ = oldest_open_ = 0;
 }
 

@@ -15,6 +15,7 @@
 
 #include "dist/gradient_reducer.hpp"
 #include "dist/mpi_session.hpp"
+#include "dist/watchdog.hpp"
 
 namespace sdn::dist {
 
@@ -41,6 +42,8 @@ class MpiReducer final : public GradientReducer {
   size_t started_ = 0;                 // kNonblocking: requests [0, started_) were started this step
   size_t oldest_open_ = 0;             // kNonblocking: first request not known to be complete
   std::shared_ptr<Worker> worker_;     // kThread
+  // kNonblocking: the watchdog entry of each in-flight request (armed at start, disarmed after MPI_Wait).
+  std::vector<std::pair<std::shared_ptr<Watchdog>, std::uint64_t>> watches_;
 };
 
 }  // namespace sdn::dist

@@ -42,8 +42,12 @@ NcclComm::NcclComm(MPI_Comm comm, int device) {
   SDN_NCCL_CHECK(ncclCommInitRank(&comm_, size, id, rank));
 }
 
+void NcclComm::abort_now() {
+  if (comm_ && !aborted_.exchange(true)) ncclCommAbort(comm_);
+}
+
 NcclComm::~NcclComm() {
-  if (!comm_) return;
+  if (!comm_ || aborted_.exchange(true)) return;
   if (failed_) {
     ncclCommAbort(comm_);
   } else {

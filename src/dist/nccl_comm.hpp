@@ -6,6 +6,7 @@
 #include <nccl.h>
 #include <torch/torch.h>
 
+#include <atomic>
 #include <string>
 
 #include "core/error.hpp"
@@ -31,10 +32,14 @@ class NcclComm {
 
   ncclComm_t get() const { return comm_; }
   void mark_failed() { failed_ = true; }
+  // ncclCommAbort now, from any thread (the collective watchdog on a timeout): kernels waiting for a peer
+  // return, so the process can be ended. The communicator is unusable afterwards; the job is aborted next.
+  void abort_now();
 
  private:
   ncclComm_t comm_ = nullptr;
   bool failed_ = false;
+  std::atomic<bool> aborted_{false};
 };
 
 }  // namespace sdn::dist

@@ -26,7 +26,8 @@ NcclReducer::NcclReducer(std::vector<NamedTensor> params, const ReducerOptions& 
     : GradientReducer(params, options, comm.comm()),
       device_(device_of(params)),
       nccl_(std::make_unique<NcclComm>(comm.comm(), device_)),
-      stream_(device_) {
+      stream_(device_),
+      watches_(bucket_count()) {
   for (size_t b = 0; b < bucket_count(); ++b) {
     ready_.emplace_back(device_);
     done_.emplace_back(device_);
@@ -35,6 +36,9 @@ NcclReducer::NcclReducer(std::vector<NamedTensor> params, const ReducerOptions& 
 
 NcclReducer::~NcclReducer() {
   detach_hooks();
+  // Before the events and the communicator the entries point to go away.
+  for (auto& [watchdog, token] : watches_)
+    if (watchdog) watchdog->disarm(token);
   bool busy = false;
   for (size_t b = 0; b < bucket_count(); ++b) busy = busy || in_flight(b);
   if (busy) {
@@ -59,7 +63,22 @@ void NcclReducer::start(size_t bucket, torch::Tensor& flat) {
     group_.push_back(bucket);  // inside a group the kernel is only enqueued at ncclGroupEnd
   } else {
     done_[bucket].record(stream_.get());
+    watch(bucket);
   }
+}
+
+void NcclReducer::watch(size_t bucket) {
+  auto& [watchdog, token] = watches_[bucket];
+  if (watchdog) watchdog->disarm(token);  // the previous step's entry: its event is re-recorded now
+  watchdog = installed_watchdog();
+  if (!watchdog) return;
+  // Device work never blocks the host here; the host blocks later, somewhere else. So the watchdog polls the
+  // completion event itself, and on a timeout aborts the communicator so the stuck kernel returns.
+  const cudaEvent_t event = done_[bucket].get();
+  NcclComm* comm = nccl_.get();
+  token = watchdog->arm_async("ncclAllReduce of " + describe_bucket(bucket),
+                              [event] { return cudaEventQuery(event) != cudaErrorNotReady; },
+                              [comm] { comm->abort_now(); });
 }
 
 void NcclReducer::begin_group() {
@@ -72,7 +91,10 @@ void NcclReducer::begin_group() {
 void NcclReducer::end_group() {
   grouped_ = false;
   SDN_NCCL_CHECK(ncclGroupEnd());
-  for (size_t b : group_) done_[b].record(stream_.get());
+  for (size_t b : group_) {
+    done_[b].record(stream_.get());
+    watch(b);
+  }
   group_.clear();
 }
 

@@ -12,6 +12,7 @@
 #include "dist/gradient_reducer.hpp"
 #include "dist/mpi_session.hpp"
 #include "dist/nccl_comm.hpp"
+#include "dist/watchdog.hpp"
 
 namespace sdn::dist {
 
@@ -27,6 +28,7 @@ class NcclReducer final : public GradientReducer {
   void wait(size_t bucket, torch::Tensor& flat) override;
   void begin_group() override;
   void end_group() override;
+  void watch(size_t bucket);  // registers the bucket's completion event with the collective watchdog
 
   int device_ = 0;
   std::unique_ptr<NcclComm> nccl_;
@@ -35,6 +37,8 @@ class NcclReducer final : public GradientReducer {
   std::vector<CudaEvent> done_;   // comm -> compute: the bucket's sum is complete
   bool grouped_ = false;
   std::vector<size_t> group_;     // buckets issued inside the open NCCL group
+  // Watchdog entry per bucket: done_[b] polled by the watchdog thread; a timeout aborts the communicator.
+  std::vector<std::pair<std::shared_ptr<Watchdog>, std::uint64_t>> watches_;
 };
 
 }  // namespace sdn::dist

@@ -77,7 +77,9 @@ struct Network {
   bool spin = false;
 
   void backward(double value) {
-    for (auto& p : params) p.mutable_grad() = torch::Tensor();  // AccumulateGrad then takes the new tensor
+    // As the trainer's optimizer.zero_grad(): in place, so gradients that live in a bucket stay there.
+    for (auto& p : params)
+      if (p.grad().defined()) p.mutable_grad().zero_();
     auto x = torch::zeros({1}, torch::requires_grad());
     for (size_t i = 0; i < params.size(); ++i) x = SpinLayer::apply(x, params[i], seconds[i], value, spin);
     x.sum().backward();
@@ -85,13 +87,14 @@ struct Network {
 };
 
 ReduceBenchResult::Mode time_reducer(const Communicator& comm, Network& net, const ReduceBenchOptions& o,
-                                     MpiProgress progress) {
+                                     MpiProgress progress, bool views) {
   std::vector<NamedTensor> named;
   for (size_t i = 0; i < net.params.size(); ++i) named.push_back({"p" + std::to_string(i), net.params[i]});
   ReducerOptions ro;
   ro.bucket_cap_bytes = o.bucket_cap_bytes;
   ro.first_bucket_cap_bytes = o.first_bucket_cap_bytes;
   ro.mpi_progress = progress;
+  ro.grad_as_bucket_view = views;
   ro.name = "bench";
   auto reducer = make_reducer(named, ro, comm);
   const double value = comm.rank() + 1;
@@ -112,6 +115,7 @@ ReduceBenchResult::Mode time_reducer(const Communicator& comm, Network& net, con
   };
   ReduceBenchResult::Mode t;
   t.mode = progress;
+  t.views = views;
   const auto [base, with_reduce] = measure(0.0);
   t.added_seconds = std::max(1e-9, with_reduce - base);
   // Fail loudly rather than report the speed of a wrong result.
@@ -162,14 +166,16 @@ ReduceBenchResult run_reduce_bench(const Communicator& comm, const std::vector<i
   r.bytes = 4.0 * static_cast<double>(total);
 
   // The limit: one all-reduce of all bytes (chunked only to keep MPI's int counts valid).
-  auto flat = torch::ones({total});
-  r.single_seconds = median_seconds(comm, o.warmup, o.iters, [&] {
-    const int64_t chunk = 1LL << 28;
-    for (int64_t off = 0; off < total; off += chunk)
-      SDN_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, flat.data_ptr<float>() + off,
-                                  static_cast<int>(std::min(chunk, total - off)), MPI_FLOAT, MPI_SUM, comm.comm()));
-  });
-  flat = torch::Tensor();
+  auto single = [&] {
+    auto flat = torch::ones({total});
+    return median_seconds(comm, o.warmup, o.iters, [&] {
+      const int64_t chunk = 1LL << 28;
+      for (int64_t off = 0; off < total; off += chunk)
+        SDN_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, flat.data_ptr<float>() + off,
+                                    static_cast<int>(std::min(chunk, total - off)), MPI_FLOAT, MPI_SUM, comm.comm()));
+    });
+  };
+  std::vector<double> singles = {single()};
   std::vector<torch::Tensor> grads;
   for (int64_t n : numels) grads.push_back(torch::ones({n}));
   r.per_tensor_seconds = median_seconds(comm, o.warmup, o.iters, [&] {
@@ -183,7 +189,30 @@ ReduceBenchResult run_reduce_bench(const Communicator& comm, const std::vector<i
   for (int64_t n : numels) net.params.push_back(torch::zeros({n}, torch::requires_grad()));
   net.seconds.assign(numels.size(), 0.0);
   net.spin = o.spin;
-  for (MpiProgress mode : o.modes) r.modes.push_back(time_reducer(comm, net, o, mode));
+  std::vector<std::vector<ReduceBenchResult::Mode>> rounds;  // [round][mode]
+  for (int round = 0; round < std::max(1, o.rounds); ++round) {
+    if (round > 0) singles.push_back(single());
+    rounds.emplace_back();
+    for (MpiProgress mode : o.modes) {
+      rounds.back().push_back(time_reducer(comm, net, o, mode, /*views=*/true));
+      if (o.also_copying) rounds.back().push_back(time_reducer(comm, net, o, mode, /*views=*/false));
+    }
+  }
+  auto median = [](std::vector<double> v) {
+    std::nth_element(v.begin(), v.begin() + static_cast<long>(v.size() / 2), v.end());
+    return v[v.size() / 2];
+  };
+  r.single_seconds = median(singles);
+  r.modes = rounds.front();  // the overlap columns come from the first round
+  for (size_t k = 0; k < r.modes.size(); ++k) {
+    std::vector<double> added;
+    for (size_t i = 0; i < rounds.size(); ++i) {
+      added.push_back(rounds[i][k].added_seconds);
+      r.modes[k].round_ratios.push_back(singles[i] / rounds[i][k].added_seconds);
+    }
+    r.modes[k].added_seconds = median(added);
+    r.modes[k].ratio = median(r.modes[k].round_ratios);
+  }
   net.params.clear();
 
   auto probe = torch::ones({std::max<int64_t>(1, std::min(o.bucket_cap_bytes, int64_t{4} * total) / 4)});

@@ -20,17 +20,24 @@ struct ReduceBenchOptions {
   int warmup = 2;               // untimed repetitions first
   double compute_seconds = 0.3;  // simulated backward for the overlap measurement; 0 skips it
   bool spin = false;            // true: the backward keeps its core busy (CPU training); false: sleeps (GPU-like)
+  bool also_copying = false;    // also time the copying path (grad_as_bucket_view = false) of every mode
+  // Rounds of [single all-reduce, every mode] in turn: a load change on a shared machine then hits the limit
+  // and the reducer alike, and each mode's ratio is the median of its per-round ratios.
+  int rounds = 1;
 };
 
 struct ReduceBenchResult {
   double bytes = 0;               // float32 gradient bytes per rank
-  double single_seconds = 0;      // one MPI_Allreduce of all bytes
+  double single_seconds = 0;      // one MPI_Allreduce of all bytes (median over rounds)
   double per_tensor_seconds = 0;  // one MPI_Allreduce per tensor, in sequence
   struct Mode {
     MpiProgress mode = MpiProgress::kAuto;
+    bool views = true;           // gradients as bucket views (false: the copying path)
     double added_seconds = 0;   // what the reducer adds to an instant backward (pack, reduce, unpack)
     double hidden_seconds = -1;  // of it, hidden behind the simulated backward (-1: not measured)
     double hideable_seconds = 0;  // the most that could hide: min(backward, reduction)
+    double ratio = 0;             // median over rounds of single_seconds / added_seconds (1: as fast as the limit)
+    std::vector<double> round_ratios;
   };
   std::vector<Mode> modes;
   // Progress probe on one bucket-sized message: start the all-reduce, sleep twice its blocking duration

@@ -102,20 +102,22 @@ Candidate evaluate_shape(const ClusterProfile& cluster, const PlanInputs& in, co
   c.images_per_s = shape.gpus * in.images_per_s_per_gpu * in.scaling.at(shape.gpus);
   c.steps_per_s = c.images_per_s / in.work.global_batch;
   c.grace_s = signal_grace_s(in.ckpt_seconds, 1.0 / c.steps_per_s);
-  c.chunk_useful_s = shape.walltime_s - cluster.startup_s - c.grace_s - kSignalEarlyS;
+  // Every job starts up and, with data.stage_to, copies the shards to its node(s) before the first step.
+  const std::int64_t startup_s = cluster.startup_s + static_cast<std::int64_t>(std::ceil(in.stage_seconds));
+  c.chunk_useful_s = shape.walltime_s - startup_s - c.grace_s - kSignalEarlyS;
   if (c.chunk_useful_s <= 0)
     return reject("time limit " + parse::format_walltime(shape.walltime_s) + " leaves no training time after start-up (" +
-                  std::to_string(cluster.startup_s) + " s) and the stop signal (" + std::to_string(c.grace_s) +
+                  std::to_string(startup_s) + " s) and the stop signal (" + std::to_string(c.grace_s) +
                   " s grace, up to " + std::to_string(kSignalEarlyS) + " s early)");
   const auto left = std::max<std::int64_t>(0, in.work.total_steps - in.done_steps);
   c.compute_s = static_cast<std::int64_t>(std::ceil(static_cast<double>(left) / c.steps_per_s));
   c.chunks = static_cast<int>((c.compute_s + c.chunk_useful_s - 1) / c.chunk_useful_s);
   const auto save_s = static_cast<std::int64_t>(std::ceil(in.ckpt_seconds));
   // Every chunk pays start-up and one save; every chunk after the first waits for the requeue and the queue.
-  c.elapsed_s = c.compute_s + c.chunks * (cluster.startup_s + save_s) +
+  c.elapsed_s = c.compute_s + c.chunks * (startup_s + save_s) +
                 (c.chunks - 1) * (cluster.requeue_gap_s + p->queue_wait_s);
   const int billed_gpus = p->exclusive ? shape.nodes * p->gpus_per_node : shape.gpus;
-  c.billed_gpu_hours = billed_gpus * static_cast<double>(c.compute_s + c.chunks * (cluster.startup_s + save_s)) / 3600.0;
+  c.billed_gpu_hours = billed_gpus * static_cast<double>(c.compute_s + c.chunks * (startup_s + save_s)) / 3600.0;
   c.service_units = c.billed_gpu_hours * p->charge_factor;
   c.finish_time = c.start_time + c.elapsed_s;
   return c;
@@ -168,6 +170,12 @@ std::string format_plan_table(const PlanInputs& in, const std::vector<Candidate>
                 (long long)in.work.total_images(), in.images_per_s_per_gpu, in.work.per_gpu_batch, in.ckpt_seconds,
                 format_scaling(in.scaling).c_str());
   out += line;
+  if (in.stage_seconds > 0) {
+    std::snprintf(line, sizeof line, "node-local staging of the shards: %.0f s per job (counted with the start-up)\n\n",
+                  in.stage_seconds);
+    out.pop_back();  // the line goes between the header and its blank line
+    out += line;
+  }
   std::snprintf(line, sizeof line, "  %-12s %5s %5s %11s %5s %8s %6s %6s %12s %9s %9s %10s %12s\n", "partition",
                 "gpus", "nodes", "time limit", "accum", "img/s", "grace", "chunks", "wall time", "GPU-h", "SUs",
                 "start", "finish");

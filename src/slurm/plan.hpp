@@ -35,6 +35,7 @@ struct PlanInputs {
   double images_per_s_per_gpu = 0;  // measured on one GPU at work.per_gpu_batch
   Scaling scaling;
   double ckpt_seconds = 30;         // measured time of one checkpoint save
+  double stage_seconds = 0;         // measured node-local staging of the shards (data.stage_to), paid by every job
   std::int64_t now = 0;             // seconds since the epoch
   std::vector<std::string> partitions;  // restrict to these (empty: all)
   std::vector<int> gpu_counts;          // restrict to these (empty: all the partition allows)

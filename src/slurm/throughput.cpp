@@ -37,6 +37,8 @@ Measured parse_measured(const std::string& text, const std::string& origin) {
       }
     } else if (kind == journal::kind::kCheckpoint) {
       m.ckpt_seconds = std::max(m.ckpt_seconds, journal::number_or(e, "seconds", 0));
+    } else if (kind == journal::kind::kStageData) {
+      m.stage_seconds = std::max(m.stage_seconds, journal::number_or(e, "seconds", 0));
     }
   }
   if (per_gpu.empty())

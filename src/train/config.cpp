@@ -24,6 +24,11 @@ void add_common_options(opt::Schema<TrainConfig>& s) {
       .add("data.eval_split", "split to evaluate on", [](C& c) -> auto& { return c.data.eval_split; })
       .add("data.threads", "loader threads per rank", [](C& c) -> auto& { return c.data.threads; }, opt::Range{1, 64})
       .add("data.prefetch", "global steps loaded ahead", [](C& c) -> auto& { return c.data.prefetch; }, opt::Range{1, 64})
+      .add("data.stage_to", "node-local directory to copy the shards to once per node before training, e.g. "
+                            "/scratch/$USER/job_$SLURM_JOB_ID (empty: read data.shards directly)",
+           [](C& c) -> auto& { return c.data.stage_to; })
+      .add("dist.timeout_seconds", "end the job when a collective waits longer than this (a peer died or hangs; 0: off)",
+           [](C& c) -> auto& { return c.dist.timeout_seconds; }, opt::Range{0, 1e7})
       .add("model.init_weights", "HDF5 weights to start from (empty: seeded init)",
            [](C& c) -> auto& { return c.init.weights; })
       .add("model.init_map", "prefix rewrites of the weights file's keys, from=to (e.g. =encoder.)",
@@ -98,7 +103,7 @@ const std::vector<std::string>& resume_neutral_keys() {
   // model.init_* only matter at step 0: a resumed run takes its weights from the checkpoint.
   static const std::vector<std::string> k = {
       "run-dir",        "log-level",     "data.shards",      "data.eval_split",   "data.threads",
-      "data.prefetch",  "model.init_weights", "model.init_map", "model.init_skip", "train.per_rank_batch",
+      "data.prefetch",  "data.stage_to", "dist.", "model.init_weights", "model.init_map", "model.init_skip", "train.per_rank_batch",
       "train.log_every", "train.eval_every", "train.eval_samples", "train.threads", "train.device",
       "train.deterministic", "ckpt.",   "stop."};
   return k;

@@ -21,6 +21,15 @@ struct DataConfig {
   std::string eval_split = "test";
   int threads = 2;                  // loader threads per rank
   int prefetch = 2;                 // global steps prepared ahead
+  // Node-local copy of the shards, made once per node per job before training (empty: read data.shards).
+  // $VAR / ${VAR} are expanded by the CLI, e.g. /scratch/$USER/job_$SLURM_JOB_ID (Expanse's NVMe).
+  std::string stage_to;
+};
+
+struct DistConfig {
+  // A collective still in flight after this many seconds means a peer rank died or hangs: the watchdog
+  // names it and ends the job (exit 4) instead of waiting for the time limit. 0: off.
+  double timeout_seconds = 600;
 };
 
 // Where a stage's weights start from (model.init_*): an HDF5 weights file, prefix rewrites of its keys
@@ -65,6 +74,7 @@ struct TrainConfig {
   std::string run_dir;
   std::string log_level = "info";
   DataConfig data;
+  DistConfig dist;
   InitConfig init;
   ScheduleConfig train;
   CheckpointConfig ckpt;
@@ -86,7 +96,7 @@ T& stage_options(TrainConfig& c) {
   throw Error("internal: the configuration of stage '" + c.stage + "' does not hold the options this code expects");
 }
 
-// Adds the common keys ([data] [train] [ckpt] [stop], stage, run-dir, log-level, model.init_*) to `s`.
+// Adds the common keys ([data] [dist] [train] [ckpt] [stop], run-dir, log-level, model.init_*) to `s`.
 void add_common_options(opt::Schema<TrainConfig>& s);
 
 // Problems of the common sections that need no data or ranks (ranges, combinations).

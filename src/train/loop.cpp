@@ -18,6 +18,7 @@
 #include "train/metrics_log.hpp"
 #include "train/run_checkpoint.hpp"
 #include "train/stage_registry.hpp"
+#include "train/stage_data.hpp"
 #include "train/step_runner.hpp"
 #include "train/stop.hpp"
 
@@ -44,9 +45,11 @@ class Run {
  public:
   Run(const TrainConfig& config, Stage& stage, const dist::Communicator& comm, const TrainEnv& env)
       : c_(config), stage_(stage), comm_(comm), env_(env), root_(comm.rank() == 0), world_(comm.size()),
-        shards_(config.data.shards, config.data.split), store_(config.run_dir + "/ckpt"),
-        journal_(journal::path_in(config.run_dir)) {
-    if (c_.train.eval_every > 0) eval_set_ = std::make_unique<data::ShardSet>(c_.data.shards, c_.data.eval_split);
+        journal_(journal::path_in(config.run_dir)),
+        // Node-local staging first (collective): then every rank reads its node's copy of the shards.
+        shards_dir_(env.stage_to.empty() ? config.data.shards : stage_data(config, env.stage_to, comm, journal_)),
+        shards_(shards_dir_, config.data.split), store_(config.run_dir + "/ckpt") {
+    if (c_.train.eval_every > 0) eval_set_ = std::make_unique<data::ShardSet>(shards_dir_, c_.data.eval_split);
     items_ = stage_.items(shards_);
     total_ = c_.total_steps(items_ ? static_cast<std::int64_t>(items_->size()) : shards_.size());
     micro_ = c_.train.global_batch / (world_ * c_.train.per_rank_batch);
@@ -241,11 +244,12 @@ class Run {
   const TrainEnv& env_;
   const bool root_;
   const int world_;
+  const std::string journal_;
+  const std::string shards_dir_;
   data::ShardSet shards_;
   std::unique_ptr<data::ShardSet> eval_set_;
   std::shared_ptr<const std::vector<data::Item>> items_;
   ckpt::Store store_;
-  std::string journal_;
   std::int64_t total_ = 0, micro_ = 1;
   std::vector<std::string> entries_;
   std::set<std::int64_t> points_;

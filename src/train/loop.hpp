@@ -32,6 +32,7 @@ struct TrainEnv {
   std::string job_id;     // Slurm job id or ""
   double deadline = 0;    // UNIX seconds when the job ends (0: none)
   double process_start = 0;  // UNIX seconds when the process started (start-up cost in train_end; 0: unknown)
+  std::string stage_to;   // data.stage_to with its variables expanded ("": no node-local staging)
   ckpt::WriteHook write_hook;  // test seam: called at each write phase of a checkpoint (fault injection)
 };
 

@@ -3,6 +3,9 @@
 // reducers for a GAN-style step; a layout mismatch between ranks fails on every rank.
 #include <gtest/gtest.h>
 
+#include <cstring>
+#include <map>
+
 #include "core/error.hpp"
 #include "dist/mpi_reducer.hpp"
 #include "dist/mpi_session.hpp"
@@ -163,6 +166,86 @@ TEST_P(Reducer, SecondGradientBeforeFinishIsAnError) {
   reducer->finish();
   lin(x).sum().backward();
   reducer->finish();
+}
+
+// Gradients as bucket views (the default) against the copying path, bit for bit, on `comm` (1 or 2 ranks):
+// real SGD (momentum, weight decay) and its zero_grad(), no-sync micro-batches, a parameter used by
+// alternating ranks and one used by none, parameters restored in place (a checkpoint resume), and gradients
+// set to undefined (Module::zero_grad(true)), after which they move back into their buckets.
+void expect_views_match_copying(const Communicator& comm, MpiProgress progress) {
+  Net viewed(21);
+  Net copied(21);
+  auto ov = tiny_buckets(progress);
+  ov.name = "views";
+  auto oc = ov;
+  oc.grad_as_bucket_view = false;
+  oc.name = "copying";
+  auto rv = make_reducer(named_parameters(*viewed), ov, comm);
+  auto rc = make_reducer(named_parameters(*copied), oc, comm);
+  const auto sgd = torch::optim::SGDOptions(0.05).momentum(0.9).weight_decay(1e-4);
+  torch::optim::SGD ov_sgd(viewed->parameters(), sgd);
+  torch::optim::SGD oc_sgd(copied->parameters(), sgd);
+  std::map<std::string, const void*> home;  // where each gradient of the view path lives after step 1
+  auto bits_equal = [](const torch::Tensor& a, const torch::Tensor& b) {
+    return a.sizes() == b.sizes() && a.scalar_type() == b.scalar_type() &&
+           std::memcmp(a.contiguous().data_ptr(), b.contiguous().data_ptr(), a.nbytes()) == 0;
+  };
+  for (int step = 0; step < 6; ++step) {
+    SCOPED_TRACE("step " + std::to_string(step));
+    if (step == 3) {
+      torch::NoGradGuard no_grad;  // as train/train_state.cpp restore_state: copy_ into the parameters
+      for (auto* m : {&viewed, &copied})
+        for (auto& p : (*m)->parameters()) p.copy_(p * 0.5 + 0.01);
+    }
+    if (step == 4) {
+      viewed->zero_grad(/*set_to_none=*/true);
+      copied->zero_grad(/*set_to_none=*/true);
+    } else if (step == 5) {
+      viewed->zero_grad();  // Module::zero_grad replaces each gradient by a detached alias, then zeroes it
+      copied->zero_grad();
+    } else {
+      ov_sgd.zero_grad();
+      oc_sgd.zero_grad();
+    }
+    const int micro = step == 2 ? 3 : 1;
+    for (int m = 0; m < micro; ++m) {
+      rv->set_sync(m == micro - 1);
+      rc->set_sync(m == micro - 1);
+      const bool use = (comm.rank() + step) % 2 == 1;
+      const auto x = testing::batch_for(comm.rank(), 10 * step + m);
+      (testing::loss_of(viewed->forward(x, use)) / micro).backward();
+      rv->finish();
+      (testing::loss_of(copied->forward(x, use)) / micro).backward();
+      rc->finish();
+    }
+    auto mine = viewed->named_parameters();
+    for (const auto& item : copied->named_parameters()) {
+      const auto& a = mine[item.key()].grad();
+      const auto& b = item.value().grad();
+      ASSERT_EQ(a.defined(), b.defined()) << item.key();
+      if (!b.defined()) continue;
+      EXPECT_TRUE(bits_equal(a, b)) << item.key() << ": the view path differs from the copying path";
+      if (step == 1) home[item.key()] = a.data_ptr();
+      if (step > 1 && home.count(item.key()))
+        EXPECT_EQ(a.data_ptr(), home[item.key()]) << item.key() << ": the gradient left its bucket";
+    }
+    EXPECT_FALSE(viewed->never.grad().defined());
+    ov_sgd.step();
+    oc_sgd.step();
+    for (const auto& item : copied->named_parameters())
+      EXPECT_TRUE(bits_equal(mine[item.key()], item.value())) << item.key() << " after the optimiser step";
+  }
+  EXPECT_GT(home.size(), 5u);
+}
+
+TEST_P(Reducer, BucketViewsEqualTheCopyingPathBitForBitOnTwoRanks) {
+  Communicator comm;
+  expect_views_match_copying(comm, GetParam());
+}
+
+TEST_P(Reducer, BucketViewsEqualTheCopyingPathBitForBitOnOneRank) {
+  Communicator self(MPI_COMM_SELF);
+  expect_views_match_copying(self, GetParam());
 }
 
 INSTANTIATE_TEST_SUITE_P(Progress, Reducer, ::testing::Values(MpiProgress::kNonblocking, MpiProgress::kThread),

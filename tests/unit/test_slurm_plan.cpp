@@ -252,3 +252,26 @@ TEST(SlurmThroughput, FromJournalAndBenchJson) {
                 .find("e.jsonl: no progress event with a positive images_per_s"),
             std::string::npos);
 }
+
+// Node-local staging (data.stage_to, issue 11 item 7): the trainer journals "stage_data"; every job pays it on
+// top of the cluster's start-up, so it shortens each chunk and lengthens the run; without it nothing changes.
+TEST(SlurmPlan, NodeLocalStagingIsAPerChunkOverhead) {
+  auto cl = parse_cluster_profile(IniDoc::parse(kTinyProfile, "t.ini"));
+  auto in = inputs();
+  const Shape s{"a", 1, 2, 2, 3600};
+  const Candidate plain = evaluate_shape(cl, in, s, in.now);
+  const auto journal = std::string("{\"event\":\"progress\",\"step\":1,\"images_per_s\":4,\"world_size\":2}\n") +
+                       "{\"event\":\"stage_data\",\"seconds\":300.2,\"bytes\":1000}\n"
+                       "{\"event\":\"stage_data\",\"seconds\":120,\"bytes\":1000}\n";
+  in.stage_seconds = parse_measured(journal, "j.jsonl").stage_seconds;
+  EXPECT_DOUBLE_EQ(in.stage_seconds, 300.2);  // the slowest job's staging
+  const Candidate staged = evaluate_shape(cl, in, s, in.now);
+  ASSERT_TRUE(staged.feasible) << staged.why_not;
+  EXPECT_EQ(staged.chunk_useful_s, plain.chunk_useful_s - 301);
+  EXPECT_EQ(staged.chunks, 2);
+  EXPECT_EQ(staged.elapsed_s, plain.elapsed_s + staged.chunks * 301);
+  EXPECT_DOUBLE_EQ(staged.billed_gpu_hours, 2 * (4800 + 2 * (70 + 301)) / 3600.0);
+  const std::string table = format_plan_table(in, {staged}, 0);
+  EXPECT_NE(table.find("node-local staging of the shards: 300 s per job"), std::string::npos) << table;
+  EXPECT_EQ(format_plan_table(inputs(), {plain}, 0).find("staging"), std::string::npos);
+}
