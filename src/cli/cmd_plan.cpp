@@ -18,6 +18,7 @@
 #include "slurm/galyleo.hpp"
 #include "slurm/job_script.hpp"
 #include "slurm/plan.hpp"
+#include "slurm/rank_cpus.hpp"
 #include "slurm/run_setup.hpp"
 #include "slurm/run_dir.hpp"
 #include "slurm/scheduler.hpp"
@@ -183,10 +184,24 @@ std::vector<std::string> replan_args(const PlanConfig& cfg, const ClusterProfile
   add("--account", cluster.account);
   add("--train-command", cfg.train_command);
   add("--sdn-command", cfg.sdn_command);
-  if (cfg.steps > 0) add("--steps", std::to_string(cfg.steps));
-  if (cfg.global_batch > 0) add("--global-batch", std::to_string(cfg.global_batch));
-  if (cfg.batch_per_rank > 0) add("--batch-per-rank", std::to_string(cfg.batch_per_rank));
+  // --steps/--global-batch/--batch-per-rank are not repeated: the re-plan reads run.ini, which holds them.
   return a;
+}
+
+// The stage keys `--steps/--global-batch/--batch-per-rank` replace, in the trainer's names. Steps become
+// epochs x iterations_per_epoch: the stage's epoch count is kept when it divides the steps.
+std::vector<std::pair<std::string, std::string>> override_values(const PlanConfig& cfg, IniDoc stage) {
+  std::vector<std::pair<std::string, std::string>> v;
+  if (cfg.steps > 0) {
+    std::int64_t epochs = 100;  // the trainer's default (src/train/config.hpp)
+    stage.read("train.epochs", epochs);
+    if (epochs < 1 || cfg.steps % epochs != 0) epochs = 1;
+    v.emplace_back("train.epochs", std::to_string(epochs));
+    v.emplace_back("train.iterations_per_epoch", std::to_string(cfg.steps / epochs));
+  }
+  if (cfg.global_batch > 0) v.emplace_back("train.global_batch", std::to_string(cfg.global_batch));
+  if (cfg.batch_per_rank > 0) v.emplace_back("train.per_rank_batch", std::to_string(cfg.batch_per_rank));
+  return v;
 }
 
 void write_run_dir(const PlanConfig& cfg, const std::string& run_dir, const std::string& stage_text, const JobSpec& job,
@@ -194,7 +209,8 @@ void write_run_dir(const PlanConfig& cfg, const std::string& run_dir, const std:
   const std::string run_ini = run_dir + "/run.ini";
   struct stat st {};
   if (::stat(run_ini.c_str(), &st) == 0 && fs::read_file(run_ini) != stage_text && !cfg.force)
-    throw UsageError(run_ini + " differs from " + cfg.stage + ": this run directory belongs to another configuration",
+    throw UsageError(run_ini + " differs from " + cfg.stage + " (with the command-line overrides): this run directory "
+                     "belongs to another configuration",
                      "choose a new --run-dir, or pass --force to re-plan it (its checkpoints must match the new config)");
   create_run_layout(run_dir);
   fs::write_atomic(run_ini, stage_text);
@@ -227,7 +243,9 @@ int run_plan(const Args& args) {
   given.global_batch = cfg.global_batch;
   given.per_gpu_batch = cfg.batch_per_rank;
   StageWork work = read_stage_work(IniDoc::load(cfg.stage), given);
-  const std::string stage_text = fs::read_file(cfg.stage);  // run.ini: the stage config as given, verbatim
+  // run.ini is the one truth the jobs train from: the stage config as given, with the overrides written into it.
+  const std::string stage_text = set_ini_values(fs::read_file(cfg.stage), override_values(cfg, IniDoc::load(cfg.stage)));
+  const RankThreads threads = read_rank_threads(IniDoc::parse(stage_text, cfg.stage));
 
   PlanInputs in;
   in.work = work;
@@ -272,14 +290,29 @@ int run_plan(const Args& args) {
   plan.grace_s = c.grace_s;
   plan.chunks = c.chunks;
   plan.max_chunks = cfg.max_chunks > 0 ? cfg.max_chunks : max_chunks_for(c.chunks);
-  plan.chain_jobs = cfg.reshape ? 1 : cfg.chain_jobs > 0 ? cfg.chain_jobs : std::min(c.chunks + 1, plan.max_chunks);
-  plan.reshape = cfg.reshape;
+  std::vector<std::string> notes;
+  bool reshape = cfg.reshape;
+  plan.chain_jobs = 1;
+  if (cfg.mode == "chain") {
+    const int wanted = cfg.chain_jobs > 0 ? cfg.chain_jobs : std::min(c.chunks + 1, plan.max_chunks);
+    const ChainQueue q = plan_chain_queue(*cluster.find(c.shape.partition), c.shape.gpus, c.chunks, wanted, cfg.reshape);
+    plan.chain_jobs = q.jobs;
+    reshape = q.reshape;
+    if (!q.note.empty()) notes.push_back(q.note);
+  }
+  plan.reshape = reshape;
+  if (auto w = oversubscription_warning(threads, cluster.find(c.shape.partition)->cores_per_gpu); !w.empty())
+    notes.push_back("warning: " + w);
+  const bool placeholder = !cluster.account_placeholder.empty() && cluster.account == cluster.account_placeholder;
+  if (placeholder)
+    notes.push_back("account '" + cluster.account + "' is the example account of " + cluster.origin +
+                    ": pass --account YOUR_ALLOCATION (or set [cluster] account in a copy of the profile)");
   plan.total_steps = work.total_steps;
   plan.images_per_s = c.images_per_s;
   plan.planned_at = in.now;
   JobChoices choices;
   choices.mode = cfg.mode;
-  choices.reshape = cfg.reshape;
+  choices.reshape = reshape;
   choices.run_dir = run_dir;
   choices.job_name = plan.job_name;
   choices.max_chunks = plan.max_chunks;
@@ -304,10 +337,17 @@ int run_plan(const Args& args) {
   }
   std::printf("\nchosen: %s x %d GPUs, %s per job, %d chunk(s), mode %s%s, loop guard %d chunks\n",
               c.shape.partition.c_str(), c.shape.gpus, parse::format_walltime(c.shape.walltime_s).c_str(), c.chunks,
-              cfg.mode.c_str(), cfg.reshape ? " (reshaping)" : "", plan.max_chunks);
+              cfg.mode.c_str(), reshape ? " (reshaping)" : "", plan.max_chunks);
+  for (const auto& n : notes) std::printf("  %s\n", n.c_str());
   if (cfg.dry_run) return kExitOk;
-  write_run_dir(cfg, run_dir, stage_text, job, plan, table, galyleo_cmd);
-  if (cfg.reshape) {
+  if (placeholder)
+    throw UsageError("refusing to write jobs charged to the example account '" + cluster.account + "' of " + cluster.origin,
+                     "pass --account YOUR_ALLOCATION (see `module load slurm; sacctmgr show assoc user=$USER` or "
+                     "`expanse-client user`)");
+  std::string plan_text = table;
+  for (const auto& n : notes) plan_text += "  " + n + "\n";
+  write_run_dir(cfg, run_dir, stage_text, job, plan, plan_text, galyleo_cmd);
+  if (reshape) {
     const auto replan = replan_args(cfg, cluster, in, plan.max_chunks);
     fs::write_atomic(run_dir + "/jobs/replan.args", parse::join(replan, "\n") + "\n");
   }

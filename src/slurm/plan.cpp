@@ -2,6 +2,7 @@
 #include "slurm/plan.hpp"
 
 #include <algorithm>
+#include <climits>
 #include <cmath>
 #include <cstdio>
 
@@ -54,6 +55,54 @@ std::int64_t signal_grace_s(double ckpt_seconds, double step_seconds) {
 
 int max_chunks_for(int planned_chunks) { return planned_chunks + std::max(2, planned_chunks / 2); }
 
+double billed_gpus_for(const Partition& p, const Shape& shape) {
+  if (p.exclusive) return shape.nodes * p.gpus_per_node;
+  // Shared nodes: charged for the largest share of the node the job ties up (GPUs, cores or memory).
+  const double gpn = shape.gpus_per_node, node_gpus = p.gpus_per_node;
+  const double cores = static_cast<double>(p.cores_per_gpu) * gpn / std::max(1, p.node_cores);
+  const double mem = static_cast<double>(p.mem_per_gpu_mb) * gpn / std::max<std::int64_t>(1, p.node_mem_mb);
+  return shape.nodes * node_gpus * std::max({gpn / node_gpus, cores, mem});
+}
+
+int queue_limit(const Partition& p, int gpus_per_job) {
+  int n = INT_MAX;
+  if (p.max_jobs > 0) n = std::min(n, p.max_jobs);
+  if (p.max_user_gpus > 0 && gpus_per_job > 0) n = std::min(n, p.max_user_gpus / gpus_per_job);
+  return n;
+}
+
+ChainQueue plan_chain_queue(const Partition& p, int gpus_per_job, int chunks, int wanted_jobs, bool reshape) {
+  ChainQueue q;
+  const int limit = queue_limit(p, gpus_per_job);
+  const std::string lim = "the per-user limit of " + p.name + " (" +
+                          (p.max_jobs > 0 ? std::to_string(p.max_jobs) + " jobs" : std::string()) +
+                          (p.max_jobs > 0 && p.max_user_gpus > 0 ? ", " : "") +
+                          (p.max_user_gpus > 0 ? std::to_string(p.max_user_gpus) + " GPUs" : std::string()) +
+                          " running + queued)";
+  if (reshape) {
+    // A continuing job queues its successor while it still runs: two jobs at once.
+    q.reshape = true;
+    q.jobs = 1;
+    if (limit < 2) q.note = "reshaping needs 2 jobs at once (running + its successor), more than " + lim;
+    return q;
+  }
+  q.jobs = wanted_jobs;
+  if (wanted_jobs <= limit) return q;
+  if (limit >= chunks) {
+    q.jobs = limit;
+    q.note = "queueing " + std::to_string(limit) + " jobs instead of " + std::to_string(wanted_jobs) + ": " + lim +
+             " (enough for the " + std::to_string(chunks) + " planned chunks, no spare job)";
+    return q;
+  }
+  q.jobs = 1;
+  q.reshape = true;
+  q.note = "a chain of " + std::to_string(chunks) + " chunks needs more jobs than " + lim +
+           " allows queued at once: reshaping chain instead (one job queued at a time; each continuing job queues its "
+           "successor)";
+  if (limit < 2) q.note += "; even that needs 2 jobs at once, more than the limit";
+  return q;
+}
+
 std::vector<Shape> candidate_shapes(const ClusterProfile& cluster, const PlanInputs& in) {
   std::vector<Shape> out;
   for (const auto& p : cluster.partitions) {
@@ -91,6 +140,9 @@ Candidate evaluate_shape(const ClusterProfile& cluster, const PlanInputs& in, co
     return c;
   };
   if (!p) return reject("no partition '" + shape.partition + "' in " + cluster.origin);
+  if (p->max_user_gpus > 0 && shape.gpus > p->max_user_gpus)
+    return reject(std::to_string(shape.gpus) + " GPUs exceed the per-user limit of " + std::to_string(p->max_user_gpus) +
+                  " GPUs on " + p->name);
   if (shape.walltime_s > p->max_walltime_s)
     return reject("time limit " + parse::format_walltime(shape.walltime_s) + " exceeds the partition's " +
                   parse::format_walltime(p->max_walltime_s));
@@ -114,7 +166,7 @@ Candidate evaluate_shape(const ClusterProfile& cluster, const PlanInputs& in, co
   // Every chunk pays start-up and one save; every chunk after the first waits for the requeue and the queue.
   c.elapsed_s = c.compute_s + c.chunks * (cluster.startup_s + save_s) +
                 (c.chunks - 1) * (cluster.requeue_gap_s + p->queue_wait_s);
-  const int billed_gpus = p->exclusive ? shape.nodes * p->gpus_per_node : shape.gpus;
+  const double billed_gpus = billed_gpus_for(*p, shape);
   c.billed_gpu_hours = billed_gpus * static_cast<double>(c.compute_s + c.chunks * (cluster.startup_s + save_s)) / 3600.0;
   c.service_units = c.billed_gpu_hours * p->charge_factor;
   c.finish_time = c.start_time + c.elapsed_s;

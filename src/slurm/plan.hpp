@@ -72,6 +72,22 @@ std::int64_t signal_grace_s(double ckpt_seconds, double step_seconds);
 // Chunks the guard allows before it stops a run as a loop: the plan plus slack for preemptions and node failures.
 int max_chunks_for(int planned_chunks);
 
+// GPUs a job of this shape is billed for: whole nodes on exclusive partitions; on shared ones the largest of its
+// GPU, core and memory fractions of a node, times the node's GPUs (Expanse's rule for shared partitions).
+double billed_gpus_for(const Partition& partition, const Shape& shape);
+
+// Jobs of `gpus_per_job` GPUs one user may hold (running + queued) in the partition: INT_MAX without limits.
+int queue_limit(const Partition& partition, int gpus_per_job);
+
+// How a chain is queued within the partition's per-user limits: `wanted_jobs` at once if allowed, else fewer (still
+// at least the planned chunks), else a reshaping chain (one queued at a time). `note` says what changed and why.
+struct ChainQueue {
+  int jobs = 1;
+  bool reshape = false;
+  std::string note;
+};
+ChainQueue plan_chain_queue(const Partition& partition, int gpus_per_job, int chunks, int wanted_jobs, bool reshape);
+
 // Every shape the partitions allow (respecting the filters), in profile order then GPU count.
 std::vector<Shape> candidate_shapes(const ClusterProfile& cluster, const PlanInputs& in);
 

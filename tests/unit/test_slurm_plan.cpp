@@ -7,6 +7,7 @@
 #include "core/error.hpp"
 #include "slurm/cluster_profile.hpp"
 #include "slurm/plan.hpp"
+#include "slurm/rank_cpus.hpp"
 #include "slurm/stage_work.hpp"
 #include "slurm/throughput.hpp"
 
@@ -251,4 +252,103 @@ TEST(SlurmThroughput, FromJournalAndBenchJson) {
   EXPECT_NE(usage_error([] { parse_measured("{\"event\":\"plan\"}\n", "e.jsonl"); })
                 .find("e.jsonl: no progress event with a positive images_per_s"),
             std::string::npos);
+}
+
+// Expanse's per-user limits are in the profile; shared jobs are billed for their largest fraction of a node.
+TEST(SlurmLimits, ProfileLimitsQueueLimitAndSharedBilling) {
+  auto ex = parse_cluster_profile(IniDoc::load(source_dir() + "/configs/clusters/expanse.ini"));
+  const Partition& gpu = *ex.find("gpu");
+  EXPECT_EQ(gpu.max_jobs, 8);
+  EXPECT_EQ(gpu.max_user_gpus, 32);
+  EXPECT_EQ(ex.find("gpu-shared")->max_jobs, 24);
+  EXPECT_EQ(ex.find("gpu-shared")->max_user_gpus, 24);
+  EXPECT_EQ(ex.find("gpu-preempt")->max_user_gpus, 24);
+  EXPECT_EQ(ex.find("gpu-debug")->max_jobs, 2);
+  EXPECT_EQ(ex.find("gpu-debug")->max_running, 1);
+  EXPECT_EQ(ex.account_placeholder, ex.account);  // the shipped account is the example: plans refuse it
+  EXPECT_EQ(queue_limit(gpu, 4), 8);    // 8 jobs, 8 x 4 = 32 GPUs
+  EXPECT_EQ(queue_limit(gpu, 16), 2);   // 32 GPUs / 16
+  EXPECT_EQ(queue_limit(*ex.find("gpu-shared"), 3), 8);  // 24 GPUs / 3
+
+  // Shared: 1 GPU, 10 of 40 cores, 92G of 384G -> the GPU fraction (1/4) decides: 1 GPU billed.
+  Partition shared = *ex.find("gpu-shared");
+  EXPECT_DOUBLE_EQ(billed_gpus_for(shared, Shape{"gpu-shared", 1, 1, 1, 3600}), 1.0);
+  // 20 cores per GPU: the core fraction (20/40) decides: 2 GPUs billed for a 1-GPU job.
+  shared.cores_per_gpu = 20;
+  EXPECT_DOUBLE_EQ(billed_gpus_for(shared, Shape{"gpu-shared", 1, 1, 1, 3600}), 2.0);
+  // 192G per GPU: the memory fraction (192/384) decides.
+  shared.cores_per_gpu = 10;
+  shared.mem_per_gpu_mb = 192 * 1024;
+  EXPECT_DOUBLE_EQ(billed_gpus_for(shared, Shape{"gpu-shared", 1, 1, 1, 3600}), 2.0);
+  EXPECT_DOUBLE_EQ(billed_gpus_for(gpu, Shape{"gpu", 2, 8, 4, 3600}), 8.0);  // exclusive: whole nodes
+
+  // The SU estimate uses it.
+  PlanInputs in = inputs();
+  Candidate c = evaluate_shape(ex, in, Shape{"gpu-shared", 1, 1, 1, 3600}, in.now);
+  ASSERT_TRUE(c.feasible) << c.why_not;
+  ex.partitions[1].cores_per_gpu = 20;
+  ASSERT_EQ(ex.partitions[1].name, "gpu-shared");
+  Candidate c2 = evaluate_shape(ex, in, Shape{"gpu-shared", 1, 1, 1, 3600}, in.now);
+  EXPECT_NEAR(c2.billed_gpu_hours, 2 * c.billed_gpu_hours, 1e-9);
+
+  // A job above the per-user GPU limit is not possible.
+  Partition tight = gpu;
+  tight.max_user_gpus = 8;
+  ex.partitions[0] = tight;
+  Candidate big = evaluate_shape(ex, in, Shape{"gpu", 4, 16, 4, 3600}, in.now);
+  EXPECT_FALSE(big.feasible);
+  EXPECT_NE(big.why_not.find("per-user limit of 8 GPUs"), std::string::npos) << big.why_not;
+}
+
+TEST(SlurmLimits, ChainQueueStaysWithinTheLimits) {
+  auto ex = parse_cluster_profile(IniDoc::load(source_dir() + "/configs/clusters/expanse.ini"));
+  const Partition& gpu = *ex.find("gpu");
+  // 3 chunks + 1 spare on 4 GPUs: 4 jobs <= 8, unchanged.
+  ChainQueue q = plan_chain_queue(gpu, 4, 3, 4, false);
+  EXPECT_EQ(q.jobs, 4);
+  EXPECT_FALSE(q.reshape);
+  EXPECT_TRUE(q.note.empty());
+  // 16 GPUs: 2 jobs at most (32 GPUs). 2 chunks: queue 2 (no spare), and say so.
+  q = plan_chain_queue(gpu, 16, 2, 3, false);
+  EXPECT_EQ(q.jobs, 2);
+  EXPECT_FALSE(q.reshape);
+  EXPECT_NE(q.note.find("queueing 2 jobs instead of 3"), std::string::npos) << q.note;
+  // 3 chunks do not fit: a reshaping chain, one queued at a time.
+  q = plan_chain_queue(gpu, 16, 3, 4, false);
+  EXPECT_EQ(q.jobs, 1);
+  EXPECT_TRUE(q.reshape);
+  EXPECT_NE(q.note.find("reshaping chain instead"), std::string::npos) << q.note;
+  // gpu-debug: 2 jobs; a 5-chunk chain reshapes.
+  q = plan_chain_queue(*ex.find("gpu-debug"), 1, 5, 6, false);
+  EXPECT_TRUE(q.reshape);
+  EXPECT_EQ(q.note.find("even that"), std::string::npos);
+}
+
+// Command-line overrides are written into run.ini: existing keys replaced in place, missing ones added to their
+// section, the rest verbatim; idempotent.
+TEST(SlurmIni, SetValuesReplacesAddsAndKeepsTheRest) {
+  const std::string text = "stage = semantic\n# keep me\n[train]\n  epochs = 4   \nglobal_batch = 2\n\n[model]\narch = x\n";
+  const std::string out = set_ini_values(
+      text, {{"train.global_batch", "8"}, {"train.per_rank_batch", "2"}, {"optim.lr", "0.04"}, {"stage", "semantic"}});
+  EXPECT_EQ(out, "stage = semantic\n# keep me\n[train]\n  epochs = 4   \nglobal_batch = 8\nper_rank_batch = 2\n\n"
+                 "[model]\narch = x\n\n[optim]\nlr = 0.04\n");
+  EXPECT_EQ(set_ini_values(out, {{"train.global_batch", "8"}, {"train.per_rank_batch", "2"}, {"optim.lr", "0.04"}}), out);
+  auto w = read_stage_work(IniDoc::parse(set_ini_values(text, {{"train.iterations_per_epoch", "25"},
+                                                               {"train.per_rank_batch", "1"}}), "s.ini"));
+  EXPECT_EQ(w.total_steps, 100);
+  EXPECT_EQ(w.global_batch, 2);
+}
+
+// The threads a rank starts against the cores it gets.
+TEST(SlurmThreads, WarnsWhenThreadsOversubscribeTheCores) {
+  RankThreads t = read_rank_threads(IniDoc::parse("[train]\nthreads = 4\n[data]\nthreads = 2\n", "s.ini"));
+  EXPECT_EQ(t.total(), 6);
+  EXPECT_TRUE(oversubscription_warning(t, 10).empty());
+  EXPECT_TRUE(oversubscription_warning(t, 6).empty());
+  const std::string w = oversubscription_warning(t, 1);
+  EXPECT_NE(w.find("6 threads (train.threads = 4, data.threads = 2) on 1 core:"), std::string::npos) << w;
+  RankThreads d = read_rank_threads(IniDoc::parse("[train]\nepochs = 1\n", "s.ini"));  // the trainer's defaults
+  EXPECT_EQ(d.train_threads, 1);
+  EXPECT_EQ(d.data_threads, 2);
+  EXPECT_FALSE(oversubscription_warning(d, 2).empty());
 }
