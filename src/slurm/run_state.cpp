@@ -141,7 +141,9 @@ Decision decide_chunk_end(const RunState& s, int exit_code, std::int64_t latest_
                                              : " (the trainer died of the forwarded stop signal after saving it)")};
   }
   std::string how = exit_code > 128 && exit_code < 160
-                        ? "was killed by signal " + std::to_string(exit_code - 128)
+                        ? "was killed by signal " + std::to_string(exit_code - 128) +
+                              " (srun --kill-on-bad-exit ends every rank once one fails: the job log names the first, "
+                              "'task N: ...')"
                         : "failed with exit code " + std::to_string(exit_code);
   // The trainer's own message when it journaled one during this chunk (its first line: hints follow in the log).
   const TrainEndRecord& end = s.train_end;
