@@ -188,22 +188,6 @@ std::vector<std::string> replan_args(const PlanConfig& cfg, const ClusterProfile
   return a;
 }
 
-// The stage keys `--steps/--global-batch/--batch-per-rank` replace, in the trainer's names. Steps become
-// epochs x iterations_per_epoch: the stage's epoch count is kept when it divides the steps.
-std::vector<std::pair<std::string, std::string>> override_values(const PlanConfig& cfg, IniDoc stage) {
-  std::vector<std::pair<std::string, std::string>> v;
-  if (cfg.steps > 0) {
-    std::int64_t epochs = 100;  // the trainer's default (src/train/config.hpp)
-    stage.read("train.epochs", epochs);
-    if (epochs < 1 || cfg.steps % epochs != 0) epochs = 1;
-    v.emplace_back("train.epochs", std::to_string(epochs));
-    v.emplace_back("train.iterations_per_epoch", std::to_string(cfg.steps / epochs));
-  }
-  if (cfg.global_batch > 0) v.emplace_back("train.global_batch", std::to_string(cfg.global_batch));
-  if (cfg.batch_per_rank > 0) v.emplace_back("train.per_rank_batch", std::to_string(cfg.batch_per_rank));
-  return v;
-}
-
 void write_run_dir(const PlanConfig& cfg, const std::string& run_dir, const std::string& stage_text, const JobSpec& job,
                    const RunPlan& plan, const std::string& table, const std::string& galyleo_cmd) {
   const std::string run_ini = run_dir + "/run.ini";
@@ -244,7 +228,7 @@ int run_plan(const Args& args) {
   given.per_gpu_batch = cfg.batch_per_rank;
   StageWork work = read_stage_work(IniDoc::load(cfg.stage), given);
   // run.ini is the one truth the jobs train from: the stage config as given, with the overrides written into it.
-  const std::string stage_text = set_ini_values(fs::read_file(cfg.stage), override_values(cfg, IniDoc::load(cfg.stage)));
+  const std::string stage_text = run_ini_text(fs::read_file(cfg.stage), cfg.stage, given);
   const RankThreads threads = read_rank_threads(IniDoc::parse(stage_text, cfg.stage));
 
   PlanInputs in;

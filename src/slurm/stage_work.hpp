@@ -27,4 +27,9 @@ struct StageWork {
 // Throws one UsageError listing every missing or malformed key with file:line.
 StageWork read_stage_work(IniDoc doc, const StageWork& given = {});
 
+// run.ini: the stage config text with the overrides of `given` written into the trainer's keys (total steps as
+// epochs x iterations_per_epoch, keeping the stage's epoch count when it divides them), so that
+// read_stage_work(run.ini) and the trainer see exactly what was planned. `origin` names the text in errors.
+std::string run_ini_text(const std::string& stage_text, const std::string& origin, const StageWork& given);
+
 }  // namespace sdn::slurm

@@ -11,7 +11,8 @@ awk '/^\[partition\./ { p = $0 } { if (p == "[partition.gpu-preempt]" && $1 == "
 grep -q "cores_per_gpu = 2" "$w/local-2cores.ini" || fail "profile edit failed"
 stage_ini "$w/stage.ini" 200
 printf '[data]\nthreads = 1\n' >> "$w/stage.ini"  # 1 loader + 1 LibTorch thread fit in 2 cores: no warning
-"$SDN_BIN" plan --stage "$w/stage.ini" --cluster "$w/local-2cores.ini" --it-per-s 5 --walltime 10 \
+# --steps 150: the plan's override must reach the trainer through run.ini (it would train 200 otherwise).
+"$SDN_BIN" plan --stage "$w/stage.ini" --cluster "$w/local-2cores.ini" --it-per-s 5 --walltime 10 --steps 150 \
   --partition gpu-preempt --gpus 1 --ckpt-seconds 1 --run-dir "$w/run" \
   --train-command "env FAKE_SDN=$SDN_BIN bash $FAKE" | tee "$w/plan.txt"
 grep -q "warning:" "$w/plan.txt" && fail "threads fit the cores, yet the plan warns"
@@ -48,6 +49,7 @@ assert first["action"] in ("continue", "requeued"), first
 assert starts[1]["step"] > 0, ("the restarted chunk resumed from scratch", starts[1])
 runs = [e for e in ev if e["event"] == "run_end"]
 assert [r["reason"] for r in runs] == ["complete"], runs
+assert ends[-1]["action"] == "done" and ends[-1]["step"] == 150, ("trained what was not planned", ends[-1])
 print("journal ok: preempted chunk", first["action"], "; restarted at step", starts[1]["step"])
 PY
 "$SDN_BIN" status "$w/run" | tee "$w/status.txt"

@@ -352,3 +352,27 @@ TEST(SlurmThreads, WarnsWhenThreadsOversubscribeTheCores) {
   EXPECT_EQ(d.data_threads, 2);
   EXPECT_FALSE(oversubscription_warning(d, 2).empty());
 }
+
+// `sdn plan --steps/--global-batch/--batch-per-rank` and the trainer agree: run.ini carries the overrides, and
+// reading it back gives the planned work (issue 9, item 12).
+TEST(SlurmStage, OverridesAreWrittenIntoRunIni) {
+  const std::string stage = "stage = semantic\n[train]\nepochs = 4\niterations_per_epoch = 100\nglobal_batch = 2\n"
+                            "per_rank_batch = 1\n";
+  StageWork given;
+  given.total_steps = 1000;
+  given.global_batch = 8;
+  given.per_gpu_batch = 2;
+  const StageWork planned = read_stage_work(IniDoc::parse(stage, "s.ini"), given);
+  const std::string run_ini = run_ini_text(stage, "s.ini", given);
+  const StageWork trained = read_stage_work(IniDoc::parse(run_ini, "run.ini"));
+  EXPECT_EQ(trained.total_steps, planned.total_steps);
+  EXPECT_EQ(trained.global_batch, 8);
+  EXPECT_EQ(trained.per_gpu_batch, 2);
+  EXPECT_NE(run_ini.find("epochs = 4\niterations_per_epoch = 250\n"), std::string::npos) << run_ini;
+  given.total_steps = 1001;  // not a multiple of 4 epochs
+  EXPECT_NE(run_ini_text(stage, "s.ini", given).find("epochs = 1\niterations_per_epoch = 1001\n"), std::string::npos);
+  EXPECT_EQ(run_ini_text(stage, "s.ini", StageWork{}), stage);  // no overrides: verbatim
+  // Without train.epochs both sides use the trainer's default of 100.
+  EXPECT_EQ(read_stage_work(IniDoc::parse("[train]\niterations_per_epoch = 10\nglobal_batch = 2\nper_rank_batch = 1\n",
+                                          "s.ini")).total_steps, 1000);
+}
