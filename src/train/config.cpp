@@ -14,7 +14,9 @@ bool known_signal(const std::string& s) { return s == "USR1" || s == "USR2" || s
 // checkpoint cadence, stop policy, threads) do not.
 const std::vector<std::string> kRelevantSections = {"model.", "optim.", "augment.", "train."};
 const std::vector<std::string> kIrrelevantKeys = {"train.per_rank_batch", "train.log_every", "train.eval_every", "train.eval_samples",
-                                                  "train.threads", "train.device"};
+                                                  "train.threads", "train.device",
+                                                  // applied before training and reset to none (the scaled keys count)
+                                                  "train.scale_recipe"};
 
 }  // namespace
 
@@ -50,6 +52,8 @@ const opt::Schema<TrainConfig>& train_schema() {
         .add("optim.momentum", "SGD momentum", [](C& c) -> auto& { return c.optim.momentum; }, opt::Range{0, 1})
         .add("optim.weight_decay", "SGD weight decay", [](C& c) -> auto& { return c.optim.weight_decay; }, opt::Range{0, 1})
         .add("optim.lr_power", "poly decay power", [](C& c) -> auto& { return c.optim.lr_power; }, opt::Range{0, 10})
+        .add("optim.warmup_steps", "linear lr warm-up over the first N steps (0: none)",
+             [](C& c) -> auto& { return c.optim.warmup_steps; }, opt::Range{0, 1e15})
         .add("optim.deep_sup_scale", "weight of the deep-supervision loss",
              [](C& c) -> auto& { return c.optim.deep_sup_scale; }, opt::Range{0, 10})
         .add("augment.short_sides", "random short side choices (empty: no rescale)",
@@ -76,6 +80,9 @@ const opt::Schema<TrainConfig>& train_schema() {
         .add("train.eval_samples", "samples per periodic evaluation (0: all)",
              [](C& c) -> auto& { return c.train.eval_samples; }, opt::Range{0, 1e12})
         .add("train.threads", "LibTorch threads per rank", [](C& c) -> auto& { return c.train.threads; }, opt::Range{1, 256})
+        .add("train.scale_recipe", "scale the recipe to the ranks at start: global batch = ranks x per_rank_batch, lr "
+             "by the linear rule (with warm-up) or sqrt, steps to the same images (none|linear|sqrt)",
+             [](C& c) -> auto& { return c.train.scale_recipe; }, opt::Choices{"none", "linear", "sqrt"})
         .add("train.device", "auto|cpu|cuda", [](C& c) -> auto& { return c.train.device; },
              opt::Choices{"auto", "cpu", "cuda"})
         .add("ckpt.every_steps", "checkpoint every N steps (0: off)", [](C& c) -> auto& { return c.ckpt.every_steps; },
@@ -134,6 +141,8 @@ std::vector<std::string> relevant_entries(const TrainConfig& c) {
     bool relevant = false;
     for (const auto& sec : kRelevantSections) relevant |= o.key.rfind(sec, 0) == 0;
     for (const auto& k : kIrrelevantKeys) relevant &= o.key != k;
+    // A warm-up of 0 is the behaviour from before the key existed: leave it out, so older checkpoints still match.
+    if (o.key == "optim.warmup_steps" && c.optim.warmup_steps == 0) relevant = false;
     if (relevant) out.push_back(o.key + " = " + o.format(c));
   }
   return out;

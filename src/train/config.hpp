@@ -32,6 +32,7 @@ struct OptimConfig {
   double momentum = 0.9;
   double weight_decay = 1e-4;
   double lr_power = 0.9;            // poly decay: lr * (1 - step/total)^power
+  std::int64_t warmup_steps = 0;    // linear warm-up of the lr over the first steps (recipe scaling; 0: none)
   double deep_sup_scale = 0.4;
 };
 
@@ -53,6 +54,7 @@ struct ScheduleConfig {
   std::int64_t eval_samples = 0;            // samples per periodic evaluation (0: the whole eval split)
   int threads = 1;                          // LibTorch intra-op threads per rank
   std::string device = "auto";              // auto | cpu | cuda
+  std::string scale_recipe = "none";        // none | linear | sqrt: scale the recipe to the world size at start
 };
 
 struct CheckpointConfig {

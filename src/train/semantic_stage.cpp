@@ -74,7 +74,8 @@ LossTerms SemanticStage::loss(size_t, const std::vector<data::Sample>& micro) {
 }
 
 double SemanticStage::lr(size_t, std::int64_t step, std::int64_t total_steps) const {
-  return poly_lr(config_.optim.lr, std::max<std::int64_t>(0, step - 1), total_steps, config_.optim.lr_power);
+  return poly_lr(config_.optim.lr, std::max<std::int64_t>(0, step - 1), total_steps, config_.optim.lr_power) *
+         (config_.optim.warmup_steps > 0 ? std::min(1.0, (step + 1.0) / config_.optim.warmup_steps) : 1.0);
 }
 
 torch::Tensor SemanticStage::predict_probabilities(const data::Sample& s, const std::vector<int>& scales) {
