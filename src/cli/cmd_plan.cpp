@@ -57,6 +57,7 @@ struct PlanConfig {
   int batch_per_rank = 0;
   std::string train_command;
   std::string sdn_command;
+  std::string scale_recipe = "none";
 };
 
 opt::Schema<PlanConfig> plan_schema() {
@@ -106,6 +107,9 @@ opt::Schema<PlanConfig> plan_schema() {
            opt::Range{0, 1e9})
       .add("batch-per-rank", "override the stage's batch per rank", [](PlanConfig& c) -> auto& { return c.batch_per_rank; },
            opt::Range{0, 1e9})
+      .add("scale-recipe", "scale the recipe to each shape's GPUs: global batch = GPUs x batch_per_rank, lr by the "
+           "linear rule (with warm-up) or sqrt, steps cut to the same images; written into run.ini (accuracy: see "
+           "docs/expanse.md)", [](PlanConfig& c) -> auto& { return c.scale_recipe; }, opt::Choices{"none", "linear", "sqrt"})
       .add("train-command", "trainer command in the job (default: '<sdn> train'); it gets --config RUN/run.ini --run-dir RUN",
            [](PlanConfig& c) -> auto& { return c.train_command; })
       .add("sdn-command", "how jobs call sdn (default: the profile's sdn_command, else this executable)",
@@ -238,7 +242,11 @@ int run_plan(const Args& args) {
   in.partitions = cfg.partitions;
   in.gpu_counts = cfg.gpus;
   in.done_steps = cfg.done_steps;
+  recipe::parse_rule(cfg.scale_recipe, in.scale_rule);
   if (!cfg.walltime.empty()) parse::parse_duration(cfg.walltime, in.walltime_s);
+  if (in.scale_rule != recipe::Rule::kNone && cfg.reshape)
+    throw UsageError("--scale-recipe with --reshape: a reshaping chain changes its GPU count, the scaled recipe must not",
+                     "plan the scaled recipe once (it is written into run.ini), then re-plan that run.ini with --reshape");
   std::string source;
   if (!cfg.throughput.empty()) {
     Measured m = parse_measured(fs::read_file(cfg.throughput), cfg.throughput);
@@ -275,6 +283,18 @@ int run_plan(const Args& args) {
   plan.chunks = c.chunks;
   plan.max_chunks = cfg.max_chunks > 0 ? cfg.max_chunks : max_chunks_for(c.chunks);
   std::vector<std::string> notes;
+  // The scaled recipe of the chosen shape is what the jobs train: into run.ini with the other overrides.
+  std::string run_ini = stage_text;
+  if (in.scale_rule != recipe::Rule::kNone) {
+    StageWork scaled = given;
+    scaled.total_steps = c.work.total_steps;
+    scaled.global_batch = c.work.global_batch;
+    run_ini = run_ini_text(fs::read_file(cfg.stage), cfg.stage, scaled,
+                           {{"optim.lr", parse::format_value(c.work.lr)},
+                            {"optim.warmup_steps", std::to_string(c.work.warmup_steps)}});
+    notes.push_back("recipe scaled to " + std::to_string(c.shape.gpus) + " GPUs: " +
+                    recipe::describe(recipe_of(work), recipe_of(c.work), in.scale_rule) + " (written into run.ini)");
+  }
   bool reshape = cfg.reshape;
   plan.chain_jobs = 1;
   if (cfg.mode == "chain") {
@@ -291,7 +311,7 @@ int run_plan(const Args& args) {
   if (placeholder)
     notes.push_back("account '" + cluster.account + "' is the example account of " + cluster.origin +
                     ": pass --account YOUR_ALLOCATION (or set [cluster] account in a copy of the profile)");
-  plan.total_steps = work.total_steps;
+  plan.total_steps = c.work.total_steps;
   plan.images_per_s = c.images_per_s;
   plan.planned_at = in.now;
   JobChoices choices;
@@ -305,7 +325,7 @@ int run_plan(const Args& args) {
                                                        : self_executable();
   choices.train_command = cfg.train_command;
   choices.stage = work.stage;
-  choices.total_steps = work.total_steps;
+  choices.total_steps = c.work.total_steps;
   JobSpec job = make_job_spec(cluster, c, choices);
   if (auto problems = validate_job_spec(job); !problems.empty())
     throw UsageError("cannot write a job script: " + parse::join(problems, "; "), "see `sdn plan --help`");
@@ -330,7 +350,7 @@ int run_plan(const Args& args) {
                      "`expanse-client user`)");
   std::string plan_text = table;
   for (const auto& n : notes) plan_text += "  " + n + "\n";
-  write_run_dir(cfg, run_dir, stage_text, job, plan, plan_text, galyleo_cmd);
+  write_run_dir(cfg, run_dir, run_ini, job, plan, plan_text, galyleo_cmd);
   if (reshape) {
     const auto replan = replan_args(cfg, cluster, in, plan.max_chunks);
     fs::write_atomic(run_dir + "/jobs/replan.args", parse::join(replan, "\n") + "\n");

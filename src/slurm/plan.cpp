@@ -55,6 +55,27 @@ std::int64_t signal_grace_s(double ckpt_seconds, double step_seconds) {
 
 int max_chunks_for(int planned_chunks) { return planned_chunks + std::max(2, planned_chunks / 2); }
 
+StageWork work_for(const PlanInputs& in, int gpus) {
+  if (in.scale_rule == recipe::Rule::kNone) return in.work;
+  const recipe::Recipe r = recipe::scale(recipe_of(in.work), gpus, in.scale_rule);
+  StageWork w = in.work;
+  w.total_steps = r.total_steps;
+  w.global_batch = static_cast<int>(r.global_batch);
+  w.lr = r.lr;
+  w.warmup_steps = r.warmup_steps;
+  return w;
+}
+
+recipe::Recipe recipe_of(const StageWork& w) {
+  recipe::Recipe r;
+  r.total_steps = w.total_steps;
+  r.global_batch = w.global_batch;
+  r.per_gpu_batch = w.per_gpu_batch;
+  r.lr = w.lr;
+  r.warmup_steps = w.warmup_steps;
+  return r;
+}
+
 double billed_gpus_for(const Partition& p, const Shape& shape) {
   if (p.exclusive) return shape.nodes * p.gpus_per_node;
   // Shared nodes: charged for the largest share of the node the job ties up (GPUs, cores or memory).
@@ -146,20 +167,22 @@ Candidate evaluate_shape(const ClusterProfile& cluster, const PlanInputs& in, co
   if (shape.walltime_s > p->max_walltime_s)
     return reject("time limit " + parse::format_walltime(shape.walltime_s) + " exceeds the partition's " +
                   parse::format_walltime(p->max_walltime_s));
-  const int per_step = in.work.per_gpu_batch * shape.gpus;
-  if (per_step > in.work.global_batch || in.work.global_batch % per_step != 0)
-    return reject("global batch " + std::to_string(in.work.global_batch) + " is not a multiple of " +
-                  std::to_string(shape.gpus) + " GPUs x " + std::to_string(in.work.per_gpu_batch) + " per GPU");
-  c.accumulation = in.work.global_batch / per_step;
+  const StageWork work = work_for(in, shape.gpus);
+  c.work = work;
+  const int per_step = work.per_gpu_batch * shape.gpus;
+  if (per_step > work.global_batch || work.global_batch % per_step != 0)
+    return reject("global batch " + std::to_string(work.global_batch) + " is not a multiple of " +
+                  std::to_string(shape.gpus) + " GPUs x " + std::to_string(work.per_gpu_batch) + " per GPU");
+  c.accumulation = work.global_batch / per_step;
   c.images_per_s = shape.gpus * in.images_per_s_per_gpu * in.scaling.at(shape.gpus);
-  c.steps_per_s = c.images_per_s / in.work.global_batch;
+  c.steps_per_s = c.images_per_s / work.global_batch;
   c.grace_s = signal_grace_s(in.ckpt_seconds, 1.0 / c.steps_per_s);
   c.chunk_useful_s = shape.walltime_s - cluster.startup_s - c.grace_s - kSignalEarlyS;
   if (c.chunk_useful_s <= 0)
     return reject("time limit " + parse::format_walltime(shape.walltime_s) + " leaves no training time after start-up (" +
                   std::to_string(cluster.startup_s) + " s) and the stop signal (" + std::to_string(c.grace_s) +
                   " s grace, up to " + std::to_string(kSignalEarlyS) + " s early)");
-  const auto left = std::max<std::int64_t>(0, in.work.total_steps - in.done_steps);
+  const auto left = std::max<std::int64_t>(0, work.total_steps - in.done_steps);
   c.compute_s = static_cast<std::int64_t>(std::ceil(static_cast<double>(left) / c.steps_per_s));
   c.chunks = static_cast<int>((c.compute_s + c.chunk_useful_s - 1) / c.chunk_useful_s);
   const auto save_s = static_cast<std::int64_t>(std::ceil(in.ckpt_seconds));
@@ -220,6 +243,10 @@ std::string format_plan_table(const PlanInputs& in, const std::vector<Candidate>
                 (long long)in.work.total_images(), in.images_per_s_per_gpu, in.work.per_gpu_batch, in.ckpt_seconds,
                 format_scaling(in.scaling).c_str());
   out += line;
+  if (in.scale_rule != recipe::Rule::kNone)
+    out += std::string("recipe scaled per shape (") + recipe::rule_name(in.scale_rule) +
+           " rule): global batch = GPUs x batch per GPU, learning rate scaled, steps cut to the same images, poly "
+           "decay over the new length. A larger batch is not the same optimisation: check the accuracy.\n\n";
   std::snprintf(line, sizeof line, "  %-12s %5s %5s %11s %5s %8s %6s %6s %12s %9s %9s %10s %12s\n", "partition",
                 "gpus", "nodes", "time limit", "accum", "img/s", "grace", "chunks", "wall time", "GPU-h", "SUs",
                 "start", "finish");
@@ -238,6 +265,8 @@ std::string format_plan_table(const PlanInputs& in, const std::vector<Candidate>
                   c.service_units, ("+" + format_span(c.start_time - in.now) + (c.probed ? "p" : "")).c_str(),
                   ("+" + format_span(c.finish_time - in.now)).c_str());
     out += line;
+    if (in.scale_rule != recipe::Rule::kNone)
+      out += "      recipe: " + recipe::describe(recipe_of(in.work), recipe_of(c.work), in.scale_rule) + "\n";
   }
   out += "\n  wall time: first start to completion (start-ups, saves, requeue and queue gaps included); "
          "start/finish relative to now";

@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/recipe_scaling.hpp"
 #include "slurm/cluster_profile.hpp"
 #include "slurm/stage_work.hpp"
 
@@ -40,7 +41,12 @@ struct PlanInputs {
   std::vector<int> gpu_counts;          // restrict to these (empty: all the partition allows)
   std::int64_t walltime_s = 0;          // job time limit (0: each partition's maximum)
   std::int64_t done_steps = 0;          // already trained (re-planning the rest of a running chain)
+  recipe::Rule scale_rule = recipe::Rule::kNone;  // scale the recipe to each shape's GPU count (sdn plan --scale-recipe)
 };
+
+// The work a shape of `gpus` GPUs trains: `in.work`, or its recipe scaled to that GPU count.
+StageWork work_for(const PlanInputs& in, int gpus);
+recipe::Recipe recipe_of(const StageWork& work);
 
 struct Candidate {
   Shape shape;
@@ -59,6 +65,7 @@ struct Candidate {
   std::int64_t start_time = 0;      // expected start of the first chunk
   std::int64_t finish_time = 0;
   bool probed = false;              // start_time came from `sbatch --test-only`
+  StageWork work;                   // what this shape trains (the scaled recipe with --scale-recipe)
 };
 
 // Seconds before the time limit at which USR2 must arrive: twice the measured checkpoint time, one step (the

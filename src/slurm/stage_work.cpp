@@ -34,6 +34,8 @@ StageWork read_stage_work(IniDoc doc, const StageWork& given) {
     w.per_gpu_batch = given.per_gpu_batch;
   else if (doc.require("train.per_rank_batch", "samples per rank (= per GPU) per micro-batch"))
     doc.read("train.per_rank_batch", w.per_gpu_batch);
+  doc.read("optim.lr", w.lr);
+  doc.read("optim.warmup_steps", w.warmup_steps);
   if (doc.problems().empty()) {
     if (w.total_steps <= 0) doc.add_problem(doc.where("train.epochs") + ": the total number of steps must be positive");
     if (w.global_batch <= 0) doc.add_problem(doc.where("train.global_batch") + ": train.global_batch must be positive");
@@ -48,7 +50,8 @@ StageWork read_stage_work(IniDoc doc, const StageWork& given) {
   return w;
 }
 
-std::string run_ini_text(const std::string& text, const std::string& origin, const StageWork& given) {
+std::string run_ini_text(const std::string& text, const std::string& origin, const StageWork& given,
+                         const std::vector<std::pair<std::string, std::string>>& extra) {
   std::vector<std::pair<std::string, std::string>> v;
   if (given.total_steps > 0) {
     std::int64_t epochs = 100;  // the trainer's default (src/train/config.hpp)
@@ -59,6 +62,7 @@ std::string run_ini_text(const std::string& text, const std::string& origin, con
   }
   if (given.global_batch > 0) v.emplace_back("train.global_batch", std::to_string(given.global_batch));
   if (given.per_gpu_batch > 0) v.emplace_back("train.per_rank_batch", std::to_string(given.per_gpu_batch));
+  v.insert(v.end(), extra.begin(), extra.end());
   return v.empty() ? text : set_ini_values(text, v);
 }
 

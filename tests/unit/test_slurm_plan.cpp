@@ -376,3 +376,48 @@ TEST(SlurmStage, OverridesAreWrittenIntoRunIni) {
   EXPECT_EQ(read_stage_work(IniDoc::parse("[train]\niterations_per_epoch = 10\nglobal_batch = 2\nper_rank_batch = 1\n",
                                           "s.ini")).total_steps, 1000);
 }
+
+// Recipe scaling (issue 11, item 8): the arithmetic, and the planner scaling each shape's recipe.
+TEST(SlurmRecipe, ScalesBatchLrStepsAndWarmup) {
+  using namespace sdn::recipe;
+  Rule rule;
+  EXPECT_TRUE(parse_rule("linear", rule).empty());
+  EXPECT_EQ(rule, Rule::kLinear);
+  EXPECT_FALSE(parse_rule("cubic", rule).empty());
+  const Recipe base{500000, 2, 1, 0.01, 0};
+  Recipe lin = scale(base, 8, Rule::kLinear);
+  EXPECT_EQ(lin.global_batch, 8);
+  EXPECT_DOUBLE_EQ(lin.lr, 0.04);
+  EXPECT_EQ(lin.total_steps, 125000);  // same 1,000,000 images
+  EXPECT_EQ(lin.warmup_steps, 6250);   // 5% of the new steps
+  Recipe sq = scale(base, 8, Rule::kSqrt);
+  EXPECT_DOUBLE_EQ(sq.lr, 0.02);
+  EXPECT_EQ(sq.total_steps, 125000);
+  EXPECT_EQ(sq.warmup_steps, 0);
+  Recipe odd = scale(Recipe{1001, 2, 1, 0.01, 100}, 4, Rule::kLinear);
+  EXPECT_EQ(odd.total_steps, 501);     // ceil: never fewer images than the original
+  EXPECT_EQ(odd.warmup_steps, 50);     // the old warm-up (100 steps of batch 2 -> 50 of 4) beats 5% (26)
+  EXPECT_EQ(scale(base, 8, Rule::kNone).global_batch, 2);
+}
+
+TEST(SlurmRecipe, PlanScalesEachShapeAndShowsTheRecipe) {
+  auto ex = parse_cluster_profile(IniDoc::load(source_dir() + "/configs/clusters/expanse.ini"));
+  PlanInputs in;
+  in.work = read_stage_work(IniDoc::load(source_dir() + "/configs/semantic.ini"));
+  in.images_per_s_per_gpu = 4;
+  parse_scaling("1:1,4:0.9", in.scaling);
+  in.partitions = {"gpu"};
+  in.gpu_counts = {4};
+  auto plain = plan_candidates(ex, in);
+  ASSERT_EQ(plain.size(), 1u);
+  EXPECT_FALSE(plain[0].feasible);  // global batch 2 cannot run on 4 GPUs
+  in.scale_rule = sdn::recipe::Rule::kLinear;
+  auto scaled = plan_candidates(ex, in);
+  ASSERT_TRUE(scaled[0].feasible) << scaled[0].why_not;
+  EXPECT_EQ(scaled[0].work.global_batch, 4);
+  EXPECT_EQ(scaled[0].work.total_steps, in.work.total_steps / 2);
+  EXPECT_DOUBLE_EQ(scaled[0].work.lr, 2 * in.work.lr);
+  const std::string table = format_plan_table(in, scaled, pick_best(scaled));
+  EXPECT_NE(table.find("recipe: global batch 4 (4 GPUs x 1), lr 0.02 (linear rule, x2)"), std::string::npos) << table;
+  EXPECT_NE(table.find("check the accuracy"), std::string::npos);
+}
