@@ -49,9 +49,9 @@ void add_textural_options(opt::Schema<TrainConfig>& s) {
       .add("textural.load_width", "scale the width to this before cropping (0: keep)",
            [](C& c) -> auto& { return to(c).load_width; }, opt::Range{0, 100000})
       .add("textural.crop_width", "crop width (random in training, centre in eval/predict)",
-           [](C& c) -> auto& { return to(c).crop_width; }, opt::Range{16, 100000})
+           [](C& c) -> auto& { return to(c).crop_width; }, opt::Range{4, 100000})
       .add("textural.crop_height", "crop height", [](C& c) -> auto& { return to(c).crop_height; },
-           opt::Range{16, 100000})
+           opt::Range{4, 100000})
       .add("textural.flip", "random horizontal flip", [](C& c) -> auto& { return to(c).flip; })
       .add("textural.brightness", "colour jitter of the real image", [](C& c) -> auto& { return to(c).brightness; },
            opt::Range{0, 1})
