@@ -5,7 +5,8 @@
 #  - a 3-segment run resumes bit-exactly (final checkpoint digest and metrics.tsv equal to the uninterrupted
 #    run's), so the crops, both Adam states and the InstanceNorm buffers of netG, netE, netD are all restored;
 #  - eval prints L1 / PSNR / SSIM (json in range) and predict writes reconstructions and image | reconstruction
-#    strips; the VGG loss without textural.vgg_weights is refused, naming the key;
+#    strips; the VGG loss without textural.vgg_weights is refused, naming the key, and with a seeded VGG-19
+#    in torchvision's layout (converted by scripts/pth_to_h5.py) it trains and reports G/vgg > 0;
 #  - textural.inputs = predicted reads a semantic run's label PNGs (written here as `sdn predict` lays them out).
 source "$(dirname "$0")/lib.sh"
 STEPS=6
@@ -54,6 +55,29 @@ rc=0; train "$T/vgg.log" "$T/vgg" --textural.vgg_loss true || rc=$?
 expect_rc "VGG loss without textural.vgg_weights" $rc 2 "$T/vgg.log"
 grep -q "textural.vgg_weights" "$T/vgg.log" || fail "the refusal does not name textural.vgg_weights" "$T/vgg.log"
 pass "missing VGG weights refused and named"
+
+note "the VGG loss with a seeded torchvision-layout VGG-19 converted by scripts/pth_to_h5.py"
+"$PY" - "$T/vgg19.pth" <<'PY' || fail "writing the seeded VGG-19 failed"
+import sys, torch
+torch.manual_seed(19)
+state, i, cin = {}, 0, 3
+for c in [64, 64, 0, 128, 128, 0, 256, 256, 256, 256, 0, 512, 512, 512, 512, 0, 512]:  # features[:30]
+    if c == 0:
+        i += 1  # max-pool
+        continue
+    state['features.%d.weight' % i] = torch.randn(c, cin, 3, 3) * (2.0 / (9 * cin)) ** 0.5
+    state['features.%d.bias' % i] = torch.zeros(c)
+    cin, i = c, i + 2  # conv, ReLU
+torch.save(state, sys.argv[1])
+PY
+"$PY" "$HERE/../../scripts/pth_to_h5.py" --state "$T/vgg19.pth" --out "$T/vgg19.h5" > "$T/vgg-convert.log" 2>&1 ||
+  fail "pth_to_h5.py failed on the VGG-19" "$T/vgg-convert.log"
+rc=0; train "$T/vggon.log" "$T/vggon" --textural.vgg_loss true --textural.vgg_weights "$T/vgg19.h5" \
+  --train.per_rank_batch 2 --train.epochs 3 --train.iterations_per_epoch 1 || rc=$?
+expect_rc "training with the VGG loss" $rc 0 "$T/vggon.log"
+v=$(head -n 1 "$T/vggon/logs/metrics.tsv" | grep -o 'G/vgg=[^	]*' | cut -d= -f2)
+awk -v v="$v" 'BEGIN { exit !(v > 0) }' || fail "G/vgg is '$v' with the VGG loss on" "$T/vggon/logs/metrics.tsv"
+pass "VGG loss from converted weights (G/vgg $v)"
 
 note "uninterrupted 2-rank reference ($STEPS steps, 2 micro-batches per rank)"
 rc=0; train_mpi "$T/ref.log" "$T/ref" || rc=$?
