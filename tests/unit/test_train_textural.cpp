@@ -134,7 +134,8 @@ TEST(TexturalStage, PhaseDReusesTheFakeOfPhaseGAndTheRateFollowsTheEpochs) {
   EXPECT_EQ(d.terms[0].first, "D/real");
   // The D loss only reaches D's parameters: the fake was detached.
   d.total.backward();
-  for (auto& [name, p] : st.phases()[0].params) EXPECT_FALSE(p.grad().defined() && p.grad().abs().sum().item<double>() > 0) << name;
+  for (auto& [name, p] : st.phases()[0].params)
+    EXPECT_FALSE(p.grad().defined() && p.grad().abs().sum().item<double>() > 0) << name;
   st.end_step();
   // 3 epochs of 10 steps: 1 at the base rate, then base - base/2 ... : epochs 0 and 1 at 2e-4, epoch 2 at 1e-4.
   EXPECT_DOUBLE_EQ(st.lr(0, 0, 30), 2e-4);

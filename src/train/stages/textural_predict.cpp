@@ -84,7 +84,8 @@ std::string TexturalStage::predict(const data::ShardSet& set, const InferenceOpt
   for (std::int64_t k = mine.begin; k < mine.end; ++k) {
     const auto i = indices[static_cast<size_t>(k)];
     if (i < 0 || i >= set.size())
-      throw UsageError("--indices: " + std::to_string(i) + " is outside the split's " + std::to_string(set.size()) + " samples");
+      throw UsageError("--indices: " + std::to_string(i) + " is outside the split's " + std::to_string(set.size()) +
+                       " samples");
     set.read(i, fields(), s);
     const auto info = set.info(i);
     auto p = planes(s, &info, nullptr);
@@ -95,9 +96,9 @@ std::string TexturalStage::predict(const data::ShardSet& set, const InferenceOpt
     for (int y = 0; y < h; ++y) {
       const size_t row = static_cast<size_t>(y) * w * 3;
       auto* out = &strip.pixels[static_cast<size_t>(y) * 2 * w * 3];
-      std::copy(p.rgb.begin() + static_cast<std::ptrdiff_t>(row), p.rgb.begin() + static_cast<std::ptrdiff_t>(row + w * 3), out);
-      std::copy(recon.pixels.begin() + static_cast<std::ptrdiff_t>(row),
-                recon.pixels.begin() + static_cast<std::ptrdiff_t>(row + w * 3), out + static_cast<size_t>(w) * 3);
+      const auto begin = static_cast<std::ptrdiff_t>(row), end = static_cast<std::ptrdiff_t>(row + w * 3);
+      std::copy(p.rgb.begin() + begin, p.rgb.begin() + end, out);
+      std::copy(recon.pixels.begin() + begin, recon.pixels.begin() + end, out + static_cast<size_t>(w) * 3);
     }
     const std::string dir = options.out + "/" + info.world + "/" + info.variation;
     fs::ensure_writable_dir(dir);

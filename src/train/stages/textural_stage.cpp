@@ -227,13 +227,16 @@ LossTerms TexturalStage::loss(size_t phase, size_t micro, const std::vector<data
   if (phase == 0) {
     std::vector<TexturalPlanes> ps;
     for (const auto& s : samples) {
-      KeyedRng rng({config_.train.seed, kCropStream, static_cast<std::uint64_t>(step_), static_cast<std::uint64_t>(s.item)});
-      const data::SampleInfo* info = options_.inputs == "predicted" ? &train_info_.at(static_cast<size_t>(s.index)) : nullptr;
+      KeyedRng rng({config_.train.seed, kCropStream, static_cast<std::uint64_t>(step_),
+                    static_cast<std::uint64_t>(s.item)});
+      const data::SampleInfo* info =
+          options_.inputs == "predicted" ? &train_info_.at(static_cast<size_t>(s.index)) : nullptr;
       ps.push_back(planes(s, info, &rng));
     }
     auto b = batch(ps);
     auto gen = nets_.generate(b);
-    auto t = tx::textural_losses(*nets_.netD, nets_.vgg.is_empty() ? nullptr : nets_.vgg.get(), gen.label_edges, gen.fake, b.real, loss_options_);
+    auto* vgg = nets_.vgg.is_empty() ? nullptr : nets_.vgg.get();
+    auto t = tx::textural_losses(*nets_.netD, vgg, gen.label_edges, gen.fake, b.real, loss_options_);
     if (cached_.size() <= micro) cached_.resize(micro + 1);
     cached_[micro] = t;  // phase D's terms: the fake made before the G step, detached
     l.total = t.g_total();
