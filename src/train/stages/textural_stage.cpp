@@ -149,7 +149,7 @@ TexturalPlanes TexturalStage::planes(const data::Sample& s, const data::SampleIn
     const int ow = o.load_width;
     int oh = static_cast<int>(static_cast<std::int64_t>(ow) * h / w);
     if (oh == 188) oh = 192;
-    rgb = data::resize_pil_bilinear_rgb(rgb, w, h, ow, oh);
+    rgb = data::resize_pil_bicubic_rgb(rgb, w, h, ow, oh);  // get_transform's default: BICUBIC
     labels = data::resize_nearest(labels, w, h, ow, oh);
     if (!objects.empty()) objects = data::resize_nearest(objects, w, h, ow, oh);
     w = ow, h = oh;
