@@ -6,6 +6,7 @@ Image.resize(BILINEAR), and jitters with torchvision 0.2's ColorJitter, whose ad
 ImageEnhance and an HSV hue shift. The adjust_* bodies below follow torchvision 0.2.1's functional.py.
 
   pil_reference.py resize IN W H OW OH OUT        (RGB, BILINEAR)
+  pil_reference.py bicubic IN W H OW OH OUT       (RGB, BICUBIC: the textural branch's scale_width)
   pil_reference.py nearest IN W H OW OH OUT       (one 8-bit plane, NEAREST: the label resize)
   pil_reference.py jitter IN W H BRIGHTNESS CONTRAST SATURATION HUE O0 O1 O2 O3 OUT
 
@@ -33,9 +34,9 @@ def adjust_hue(img, hue_factor):
 
 def main(argv):
     op = argv[1]
-    if op == 'resize':
+    if op in ('resize', 'bicubic'):
         _, _, src, w, h, ow, oh, out = argv
-        img = load(src, int(w), int(h)).resize((int(ow), int(oh)), Image.BILINEAR)
+        img = load(src, int(w), int(h)).resize((int(ow), int(oh)), Image.BILINEAR if op == 'resize' else Image.BICUBIC)
     elif op == 'jitter':
         src, w, h = argv[2], int(argv[3]), int(argv[4])
         b, c, s, hue = (float(x) for x in argv[5:9])

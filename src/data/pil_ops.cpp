@@ -17,12 +17,23 @@ struct Coeffs {
   std::vector<std::int32_t> k;    // out_size x ksize fixed-point weights
 };
 
-Coeffs coefficients(int in_size, int out_size) {
+// PIL's filters (Resample.c): bilinear (support 1) and bicubic with a = -0.5 (support 2).
+enum class Filter { kBilinear, kBicubic };
+
+double filter_weight(Filter f, double x) {
+  if (f == Filter::kBilinear) return x < 1.0 ? 1.0 - x : 0.0;
+  constexpr double a = -0.5;
+  if (x < 1.0) return ((a + 2.0) * x - (a + 3.0)) * x * x + 1;
+  if (x < 2.0) return (((x - 5) * x + 8) * x - 4) * a;
+  return 0.0;
+}
+
+Coeffs coefficients(int in_size, int out_size, Filter filter) {
   Coeffs c;
   const float in0 = 0.0f, in1 = static_cast<float>(in_size);  // PIL's float box
   const double scale = static_cast<double>(in1 - in0) / out_size;
   const double filterscale = std::max(scale, 1.0);
-  const double support = 1.0 * filterscale;  // the bilinear filter's support is 1
+  const double support = (filter == Filter::kBilinear ? 1.0 : 2.0) * filterscale;
   c.ksize = static_cast<int>(std::ceil(support)) * 2 + 1;
   c.first.resize(static_cast<size_t>(out_size));
   c.count.resize(static_cast<size_t>(out_size));
@@ -39,7 +50,7 @@ Coeffs coefficients(int in_size, int out_size) {
     double ww = 0.0;
     for (int x = 0; x < xmax; ++x) {
       const double t = std::fabs((x + xmin - center + 0.5) * ss);
-      w[static_cast<size_t>(x)] = t < 1.0 ? 1.0 - t : 0.0;
+      w[static_cast<size_t>(x)] = filter_weight(filter, t);
       ww += w[static_cast<size_t>(x)];
     }
     for (int x = 0; x < xmax; ++x) {
@@ -115,18 +126,17 @@ void hsv_to_rgb(const std::uint8_t* in, std::uint8_t* out) {  // Convert.c hsv2r
   }
 }
 
-}  // namespace
-
-std::vector<std::uint8_t> resize_pil_bilinear_rgb(const std::vector<std::uint8_t>& src, int w, int h, int ow, int oh) {
+std::vector<std::uint8_t> resize_pil_rgb(const std::vector<std::uint8_t>& src, int w, int h, int ow, int oh,
+                                         Filter filter) {
   if (ow == w && oh == h) return src;
-  const Coeffs vert = coefficients(h, oh);
+  const Coeffs vert = coefficients(h, oh, filter);
   // Rows of the source the vertical pass reads (PIL resamples only those horizontally).
   const int y_first = vert.first.front(), y_last = vert.first.back() + vert.count.back();
   std::vector<std::uint8_t> tmp;
   const std::uint8_t* rows = src.data();
   int row_offset = 0;
   if (ow != w) {
-    const Coeffs horiz = coefficients(w, ow);
+    const Coeffs horiz = coefficients(w, ow, filter);
     tmp.resize(static_cast<size_t>(y_last - y_first) * ow * 3);
     for (int y = y_first; y < y_last; ++y) {
       const std::uint8_t* in = &src[static_cast<size_t>(y) * w * 3];
@@ -156,6 +166,16 @@ std::vector<std::uint8_t> resize_pil_bilinear_rgb(const std::vector<std::uint8_t
     }
   }
   return out;
+}
+
+}  // namespace
+
+std::vector<std::uint8_t> resize_pil_bilinear_rgb(const std::vector<std::uint8_t>& src, int w, int h, int ow, int oh) {
+  return resize_pil_rgb(src, w, h, ow, oh, Filter::kBilinear);
+}
+
+std::vector<std::uint8_t> resize_pil_bicubic_rgb(const std::vector<std::uint8_t>& src, int w, int h, int ow, int oh) {
+  return resize_pil_rgb(src, w, h, ow, oh, Filter::kBicubic);
 }
 
 void color_jitter(std::vector<std::uint8_t>& rgb, double brightness, double contrast, double saturation, double hue,

@@ -1,5 +1,6 @@
-// Transcriptions of the two PIL operations the original semantic training applies to RGB: Image.resize with
-// BILINEAR (through scipy's imresize) and torchvision 0.2's ColorJitter (PIL ImageEnhance + HSV hue shift).
+// Transcriptions of the PIL operations the original applies to RGB: Image.resize with BILINEAR (semantic,
+// through scipy's imresize) or BICUBIC (textural), and torchvision 0.2's ColorJitter (PIL ImageEnhance + HSV
+// hue shift).
 // Pure, integer/float arithmetic as PIL's C code does it (Resample.c, Blend.c, Convert.c), so the outputs are
 // PIL's, byte for byte (test_data_pil compares with the installed Pillow; docs/fidelity.md has the versions).
 #pragma once
@@ -13,6 +14,9 @@ namespace sdn::data {
 // scale factor when downscaling (so every source pixel contributes), coefficients in 22-bit fixed point, the
 // horizontal pass into an 8-bit image first, then the vertical pass.
 std::vector<std::uint8_t> resize_pil_bilinear_rgb(const std::vector<std::uint8_t>& src, int w, int h, int ow, int oh);
+// The same with PIL's BICUBIC filter (a = -0.5, support 2 x the scale when downscaling): the textural
+// branch's scale_width of the real image (torchvision's default interpolation there).
+std::vector<std::uint8_t> resize_pil_bicubic_rgb(const std::vector<std::uint8_t>& src, int w, int h, int ow, int oh);
 
 // PIL's RGB -> "L" conversion changed in Pillow 7.0 (PR #4320): before, (299 R + 587 G + 114 B) / 1000 truncated;
 // since, (19595 R + 38470 G + 7471 B + 2^15) >> 16 (rounded). The original ran Pillow 5.0.0, so kPillow5 is the

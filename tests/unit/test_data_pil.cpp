@@ -87,6 +87,24 @@ TEST(Pil, BilinearResizeIsBytewiseIdentical) {
   }
 }
 
+TEST(Pil, BicubicResizeIsBytewiseIdentical) {
+  if (!python_has_pil()) GTEST_SKIP() << "/usr/bin/python3 lacks PIL (apt-get install python3-pil)";
+  struct Case {
+    int w, h, ow, oh;
+  } cases[] = {{1242, 375, 800, 241}, {160, 48, 128, 38}, {97, 31, 200, 65}, {50, 40, 17, 40}, {9, 7, 4, 3}};
+  for (const Case& c : cases) {
+    const auto img = test_image(c.w, c.h, static_cast<std::uint64_t>(c.w * 137 + c.ow));
+    write_bytes(temp("pil_in.bin"), img);
+    const auto want = pil("bicubic " + temp("pil_in.bin") + " " + std::to_string(c.w) + " " + std::to_string(c.h) +
+                          " " + std::to_string(c.ow) + " " + std::to_string(c.oh));
+    const auto got = resize_pil_bicubic_rgb(img, c.w, c.h, c.ow, c.oh);
+    ASSERT_EQ(got.size(), want.size());
+    size_t diff = 0;
+    for (size_t i = 0; i < got.size(); ++i) diff += got[i] != want[i];
+    EXPECT_EQ(diff, 0u) << c.w << "x" << c.h << " -> " << c.ow << "x" << c.oh;
+  }
+}
+
 TEST(Pil, ColorJitterIsBytewiseIdentical) {
   if (!python_has_pil()) GTEST_SKIP() << "/usr/bin/python3 lacks PIL (apt-get install python3-pil)";
   const int w = 160, h = 60;
