@@ -64,4 +64,15 @@ std::vector<std::string> validate_derender(const TrainConfig& c) {
   return e;
 }
 
+std::vector<std::string> validate_derender_for_world(const TrainConfig& c, int world) {
+  const auto& o = stage_options<DerenderOptions>(c);
+  // ResNet-18's last BatchNorm sees ceil(crop / 32)^2 values per image and channel.
+  const std::int64_t side = (o.crop_size + 31) / 32;
+  const std::int64_t values = side * side * c.train.per_rank_batch * (o.sync_bn ? world : 1);
+  if (values >= 2) return {};
+  return {"derender.crop_size " + std::to_string(o.crop_size) + " with train.per_rank_batch " +
+          std::to_string(c.train.per_rank_batch) + " leaves ResNet-18's last BatchNorm one value per channel: use a "
+          "per-rank batch of at least 2, a crop of at least 33 px, or derender.sync_bn on 2+ ranks"};
+}
+
 }  // namespace sdn::train

@@ -33,5 +33,6 @@ struct DerenderOptions {
 
 void add_derender_options(opt::Schema<TrainConfig>& s);
 std::vector<std::string> validate_derender(const TrainConfig& c);
+std::vector<std::string> validate_derender_for_world(const TrainConfig& c, int world);
 
 }  // namespace sdn::train

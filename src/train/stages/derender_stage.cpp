@@ -282,6 +282,7 @@ StageSpec derender_stage_spec() {
   s.default_options = DerenderOptions{};
   s.add_options = add_derender_options;
   s.validate = validate_derender;
+  s.validate_for_world = validate_derender_for_world;
   // Read at step 0 only (like model.init_weights); the run's math is then in its own checkpoints.
   s.resume_neutral_keys = {"derender.pretrained", "derender.eval_render"};
   s.make = [](const TrainConfig& c, const StageContext& ctx) -> std::unique_ptr<Stage> {
