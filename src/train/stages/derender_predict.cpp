@@ -1,0 +1,163 @@
+// `sdn predict` of the derenderer stage, as the original's main.py _test (source gt): per frame, every Car/Van
+// with more than 16^2 instance pixels is derendered from its tight ROI, posed and rendered in the test-time view
+// (the object fills the render), and the renders are pasted back into the frame far to near. Writes under
+// OUT/<world>/<variation>/: NNNNN.json (per object, keyed by row + 1: class, depth, alpha, plus the full 3D
+// attributes `sdn edit` and the textural branch use), NNNNN.png (8-bit instance map, row + 1, 0 = none; other
+// objects keep their ground-truth masks), NNNNN-normal.png (RGB, (n / 2 + 0.5) * 255, background 0.5) and
+// NNNNN-depth.png (uint16, min(depth * zoom / 100, 1) * 65535, background 65535). docs/data-format.md.
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+#include <nlohmann/json.hpp>
+
+#include "core/error.hpp"
+#include "core/fs.hpp"
+#include "data/derender_targets.hpp"
+#include "data/image_io.hpp"
+#include "data/loader.hpp"
+#include "data/shard_set.hpp"
+#include "dist/mpi_session.hpp"
+#include "models/derender/camera.hpp"
+#include "models/derender/raster_maps.hpp"
+#include "train/stages/derender_stage.hpp"
+
+namespace sdn::train {
+namespace {
+
+namespace md = models::derender;
+
+constexpr int kCar = 2, kVan = 12;
+constexpr int kMinPixels = 16 * 16;  // the original's test-time interest threshold (mask sum)
+
+std::vector<double> row_of(const torch::Tensor& t, int64_t r) {
+  const auto c = t[r].to(torch::kCPU, torch::kDouble).contiguous().flatten();
+  return std::vector<double>(c.data_ptr<double>(), c.data_ptr<double>() + c.numel());
+}
+
+}  // namespace
+
+std::string DerenderStage::predict(const data::ShardSet& set, const InferenceOptions& options,
+                                   const dist::Communicator& comm) {
+  torch::NoGradGuard no_grad;
+  model_->eval();
+  std::vector<std::int64_t> indices = options.indices;
+  if (indices.empty())
+    for (std::int64_t i = 0; i < (options.limit > 0 ? std::min(options.limit, set.size()) : set.size()); ++i)
+      indices.push_back(i);
+  const auto mine = data::eval_range(static_cast<std::int64_t>(indices.size()), comm.rank(), comm.size());
+  data::img::Palette grey;
+  for (int v = 0; v < 256; ++v) grey.push_back({std::uint8_t(v), std::uint8_t(v), std::uint8_t(v)});
+  const int64_t S = options_.render_size;
+  std::int64_t objects_written = 0;
+  data::Sample s;
+  for (std::int64_t k = mine.begin; k < mine.end; ++k) {
+    const auto fi = indices[static_cast<size_t>(k)];
+    if (fi < 0 || fi >= set.size())
+      throw UsageError("--indices: " + std::to_string(fi) + " is outside the split's " + std::to_string(set.size()) + " samples");
+    set.read(fi, fields(), s);
+    const auto info = set.info(fi);
+    const int W = s.width, H = s.height;
+    // The objects of interest and their crops (no jitter).
+    std::vector<data::Sample> samples;
+    std::vector<int> rows;
+    std::vector<char> interest(s.objects.size(), 0);
+    for (size_t r = 0; r < s.objects.size(); ++r) {
+      const auto& o = s.objects[r];
+      const std::uint16_t id = static_cast<std::uint16_t>(o.track_id + 1);
+      const auto pixels = std::count(s.instance.begin(), s.instance.end(), id);
+      if ((o.class_id != kCar && o.class_id != kVan) || pixels <= kMinPixels) continue;
+      interest[r] = 1;
+      samples.push_back(s);
+      samples.back().object = static_cast<int>(r);
+      samples.back().item = static_cast<std::int64_t>(rows.size());
+      rows.push_back(static_cast<int>(r));
+    }
+    data::img::Image8 instance{W, H, 1, std::vector<std::uint8_t>(size_t(W) * H, 0)};
+    data::img::Image8 normal{W, H, 3, std::vector<std::uint8_t>(size_t(W) * H * 3, 127)};
+    data::img::Image16 depth{W, H, std::vector<std::uint16_t>(size_t(W) * H, 65535)};
+    // Objects not derendered keep their ground-truth masks in the instance map (the original paints them in
+    // its far-to-near pass by predicted depth; they have none here, so they go first).
+    for (size_t r = 0; r < s.objects.size(); ++r)
+      if (!interest[r]) {
+        const std::uint16_t id = static_cast<std::uint16_t>(s.objects[r].track_id + 1);
+        for (size_t p = 0; p < s.instance.size(); ++p)
+          if (s.instance[p] == id) instance.pixels[p] = static_cast<std::uint8_t>(std::min<size_t>(255, r + 1));
+      }
+    nlohmann::json json = nlohmann::json::object();
+    const auto b = samples.empty() ? DerenderBatch{} : make_batch(samples, /*training=*/false, 0);
+    if (b.size() > 0) {
+      auto f = forward(b, /*render=*/false, {});
+      const auto pose = md::decode_pose(f.out, f.mroi, f.droi);
+      const auto choice = md::choose_meshes(f.out, {});
+      const auto ro = md::ReprojectOptions().render_size(S).fit(true).silhouette(md::SilhouetteOptions().sigma(options_.sigma));
+      const auto rep = md::reproject(bank_, f.out, pose, choice, f.mroi, f.droi, b.focals, ro);
+      const auto maps = md::render_depth_normal(rep.vertices, rep.faces, rep.tan_halfs, md::RasterMapsOptions().image_size(S));
+      const auto masks = rep.masks.to(torch::kCPU).contiguous();
+      const auto dmap = maps.depth.to(torch::kCPU).contiguous();
+      const auto nmap = maps.normal.to(torch::kCPU).contiguous();
+      const auto depths = pose.depths.to(torch::kCPU);
+      std::vector<int64_t> order(static_cast<size_t>(b.size()));
+      for (int64_t i = 0; i < b.size(); ++i) order[static_cast<size_t>(i)] = i;
+      std::stable_sort(order.begin(), order.end(),
+                       [&](int64_t a, int64_t c) { return depths[a][0].item<float>() > depths[c][0].item<float>(); });
+      const double fx = s.K.fx, u0 = s.K.cx, v0 = s.K.cy;
+      for (int64_t i : order) {
+        const int row = rows[static_cast<size_t>(b.items[static_cast<size_t>(i)])];
+        const auto& gt = s.objects[static_cast<size_t>(row)];
+        const double zoom = rep.zooms[i][0].item<double>();
+        const int size = static_cast<int>(static_cast<double>(S) / zoom);
+        const auto c2d = row_of(pose.center2ds, i);
+        const int left = static_cast<int>(c2d[1] * fx + u0 - size / 2), top = static_cast<int>(c2d[0] * fx + v0 - size / 2);
+        const float* m = masks[i][0].data_ptr<float>();
+        const float* d = dmap[i][0].data_ptr<float>();
+        const auto n = nmap[i];
+        const float *nx = n[0].data_ptr<float>(), *ny = n[1].data_ptr<float>(), *nz = n[2].data_ptr<float>();
+        // Nearest-neighbour paste of the S x S render resized to size x size (the original resizes with PIL).
+        for (int y = std::max(0, top); y < std::min(H, top + size); ++y)
+          for (int x = std::max(0, left); x < std::min(W, left + size); ++x) {
+            const int64_t sy = std::min<int64_t>(S - 1, (y - top) * S / std::max(1, size));
+            const int64_t sx = std::min<int64_t>(S - 1, (x - left) * S / std::max(1, size));
+            const int64_t q = sy * S + sx;
+            if (m[q] < 0.5f) continue;
+            const size_t p = size_t(y) * W + x;
+            instance.pixels[p] = static_cast<std::uint8_t>(std::min(255, row + 1));
+            const float nv[3] = {nx[q], ny[q], nz[q]};
+            for (int ch = 0; ch < 3; ++ch)
+              normal.pixels[p * 3 + ch] = static_cast<std::uint8_t>(std::clamp((nv[ch] / 2 + 0.5f) * 255.0f, 0.0f, 255.0f));
+            const double dv = std::min(1.0, d[q] * zoom / 100.0);
+            depth.pixels[p] = static_cast<std::uint16_t>(dv * 65535.0);
+          }
+        const auto ffd = f.out.ffd_coeffs[i][choice.index[i].item<int64_t>()];
+        json[std::to_string(row + 1)] = {
+            {"class_id", gt.class_id},
+            {"track_id", gt.track_id},
+            {"depth", depths[i][0].item<double>()},
+            {"alpha", pose.alphas[i][0].item<double>()},
+            {"theta", pose.thetas[i][0].item<double>()},
+            {"rotation", row_of(pose.rotations, i)},
+            {"translation", row_of(pose.translations, i)},
+            {"scale", row_of(pose.scales, i)},
+            {"center2d", {c2d[0] * fx + v0, c2d[1] * fx + u0}},
+            {"zoom", zoom},
+            {"mesh", choice.index[i].item<int64_t>()},
+            {"mesh_name", mesh_names_.at(static_cast<size_t>(choice.index[i].item<int64_t>()))},
+            {"ffd_coeffs", row_of(ffd.unsqueeze(0), 0)}};
+        ++objects_written;
+      }
+    }
+    const std::string dir = options.out + "/" + info.world + "/" + info.variation;
+    fs::ensure_writable_dir(dir);
+    char name[32];
+    std::snprintf(name, sizeof name, "%05d", info.frame);
+    const std::string base = dir + "/" + name;
+    fs::write_atomic(base + ".json", json.dump(4) + "\n");
+    data::img::write_png_palette(base + ".png", instance, grey);
+    data::img::write_png_rgb8(base + "-normal.png", normal);
+    data::img::write_png_gray16(base + "-depth.png", depth);
+  }
+  return "derendered " + std::to_string(objects_written) + " object(s) (rank " + std::to_string(comm.rank()) + ") of " +
+         std::to_string(indices.size()) + " frame(s) into " + options.out;
+}
+
+}  // namespace sdn::train
