@@ -5,6 +5,7 @@
 #include <map>
 #include <mutex>
 
+#include "train/stages/maskrcnn_stage.hpp"
 #include "train/stages/semantic_stage.hpp"
 
 namespace sdn::train {
@@ -21,6 +22,7 @@ Registry& registry() {
     auto* reg = new Registry;  // never destroyed: stages may be looked up during static destruction
     // The built-in stages, in the order `--help` lists them.
     reg->specs.push_back(semantic_stage_spec());
+    reg->specs.push_back(maskrcnn_stage_spec());
     return reg;
   }();
   return *r;
