@@ -143,7 +143,7 @@ TEST(MaskRcnnStageSchedule, ValidationNamesTheKeys) {
   o = {};
   o.part_lr = {"1e-3"};
   EXPECT_FALSE(validate_maskrcnn(tiny_config(o)).empty());  // one entry per part
-  o = {};
-  o.image_size = 100;  // not a multiple of 64
-  EXPECT_FALSE(validate_maskrcnn(tiny_config(o)).empty());
+  auto c = tiny_config({});
+  stage_options<MaskRcnnStageOptions>(c).image_size = 100;  // not a multiple of 64
+  EXPECT_FALSE(validate_maskrcnn(c).empty());
 }

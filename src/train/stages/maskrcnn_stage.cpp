@@ -139,6 +139,18 @@ std::shared_ptr<const std::vector<data::Item>> MaskRcnnStage::items(const data::
   return std::make_shared<const std::vector<data::Item>>(std::move(items));
 }
 
+void MaskRcnnStage::begin_step(std::int64_t step) {
+  step_ = step;
+  // A step whose images give no RoI leaves the heads without a gradient. Once a parameter has one, zero_grad
+  // keeps it (as zeros) and SGD still applies momentum and weight decay; a fresh process after a resume would
+  // skip such a parameter instead. Giving every trainable parameter a gradient from the start makes both the
+  // same (docs/fidelity.md).
+  torch::NoGradGuard no_grad;
+  for (auto& phase : phases_)
+    for (auto& [name, p] : phase.params)
+      if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
+}
+
 LossTerms MaskRcnnStage::loss(size_t, size_t, const std::vector<data::Sample>& samples) {
   std::vector<torch::Tensor> images;
   std::vector<mr::MaskRcnnGt> gts;

@@ -26,7 +26,7 @@ class MaskRcnnStage : public Stage {
   std::vector<Phase>& phases() override { return phases_; }
   std::vector<std::string> terms() const override;
   std::shared_ptr<const std::vector<data::Item>> items(const data::ShardSet& train) override;
-  void begin_step(std::int64_t step) override { step_ = step; }
+  void begin_step(std::int64_t step) override;
   LossTerms loss(size_t phase, size_t micro, const std::vector<data::Sample>& samples) override;
   double lr(size_t phase, std::int64_t step, std::int64_t total_steps) const override;
   std::vector<std::int64_t> schedule_points(std::int64_t total_steps) const override;
