@@ -1,6 +1,8 @@
 // `sdn journal chunk-start|chunk-end|run-end|append`: the job scripts' only way to write the run journal.
 // chunk-start/-end print one word (the decision) on stdout for the script's `case`; the reason goes to stderr
 // (the job's log) and into the journal, where `sdn status` shows it.
+#include <unistd.h>
+
 #include <cstdio>
 
 #include "cli/commands.hpp"
@@ -9,6 +11,7 @@
 #include "core/exit_codes.hpp"
 #include "core/journal.hpp"
 #include "core/options.hpp"
+#include "slurm/rank_cpus.hpp"
 #include "slurm/run_dir.hpp"
 #include "slurm/run_state.hpp"
 
@@ -24,6 +27,7 @@ struct JournalConfig {
   int restart = 0;
   std::string node;
   int ranks = 0;
+  int cpus_per_rank = 0;
   int max_chunks = 0;
   int exit_code = -1;
   std::string reason;
@@ -49,6 +53,8 @@ opt::Schema<JournalConfig> journal_schema() {
       .add("node", "host the chunk runs on", [](JournalConfig& c) -> auto& { return c.node; })
       .add("ranks", "chunk-start: trainer ranks ($SLURM_NTASKS; reshaping chains change it)",
            [](JournalConfig& c) -> auto& { return c.ranks; }, opt::Range{0, 1e9})
+      .add("cpus-per-rank", "chunk-start: cores each rank gets ($SLURM_CPUS_PER_TASK): recorded, and checked against "
+           "run.ini's train.threads + data.threads", [](JournalConfig& c) -> auto& { return c.cpus_per_rank; }, opt::Range{0, 1e6})
       .add("max-chunks", "chunk-start: loop guard", [](JournalConfig& c) -> auto& { return c.max_chunks; }, opt::Range{0, 1e9})
       .add("exit-code", "chunk-end: the trainer's exit status", [](JournalConfig& c) -> auto& { return c.exit_code; },
            opt::Range{-1, 1e9})
@@ -100,15 +106,20 @@ int run_journal(const Args& args) {
   const RunState state = summarize(journal::read(path).events);
   const std::int64_t step = latest_checkpoint_step(c.run_dir);
   if (c.action == "chunk-start") {
-    Decision d = decide_chunk_start(state, c.max_chunks, step);
-    // A previous chunk of this submission that never recorded its end was killed (time limit, node failure).
-    if (!state.chunks.empty() && state.chunks.back().end == 0 && state.chunks.back().start >= state.submit_time) {
+    Decision d = decide_chunk_start(state, c.max_chunks, step, c.job_id, c.restart);
+    // A previous chunk of this submission that never recorded its end was killed (time limit, node failure), or
+    // Slurm requeued this very job (preemption on gpu-preempt, a node failure): then it resumes, not a failure.
+    const bool requeued = requeued_by_slurm(state, c.job_id, c.restart);
+    if (!state.chunks.empty() && state.chunks.back().end == 0 &&
+        (requeued || state.chunks.back().start >= state.submit_time)) {
       auto lost = journal::make(journal::kind::kChunkEnd);
       lost["job_id"] = state.chunks.back().job_id;
       lost["step"] = step;
       lost["exit_code"] = -1;
-      lost["action"] = "lost";
-      lost["reason"] = "no end recorded: the job was killed (time limit, node failure or scancel)";
+      lost["action"] = requeued ? "requeued" : "lost";
+      lost["reason"] = requeued ? "no end recorded: Slurm requeued the job (restart " + std::to_string(c.restart) +
+                                      ": preemption or node failure); the next chunk resumes from the checkpoint"
+                                : std::string("no end recorded: the job was killed (time limit, node failure or scancel)");
       journal::append(path, lost);
     }
     if (d.action == "run") {
@@ -117,11 +128,23 @@ int run_journal(const Args& args) {
       e["restart"] = c.restart;
       e["node"] = c.node;
       if (c.ranks > 0) e["ranks"] = c.ranks;
+      if (c.cpus_per_rank > 0) {
+        e["cpus_per_rank"] = c.cpus_per_rank;
+        const std::string ini = c.run_dir + "/run.ini";
+        if (::access(ini.c_str(), R_OK) == 0) {
+          const std::string warning = oversubscription_warning(read_rank_threads(IniDoc::load(ini)), c.cpus_per_rank);
+          if (!warning.empty()) {
+            e["warning"] = warning;
+            std::fprintf(stderr, "sdn journal: warning: %s\n", warning.c_str());
+          }
+        }
+      }
       e["step"] = step;
       e["chunk"] = state.chunks_since_submit + 1;
       journal::append(path, e);
       std::fprintf(stderr, "sdn journal: chunk %d of at most %d starts at step %lld\n", state.chunks_since_submit + 1,
                    c.max_chunks, static_cast<long long>(step));
+      if (!d.message.empty()) std::fprintf(stderr, "sdn journal: %s\n", d.message.c_str());
     } else {
       std::fprintf(stderr, "sdn journal: %s\n", d.message.c_str());
       // Record a new stop once; a run that is already complete or stopped keeps its original reason.

@@ -18,6 +18,7 @@
 #include "slurm/galyleo.hpp"
 #include "slurm/job_script.hpp"
 #include "slurm/plan.hpp"
+#include "slurm/rank_cpus.hpp"
 #include "slurm/run_setup.hpp"
 #include "slurm/run_dir.hpp"
 #include "slurm/scheduler.hpp"
@@ -56,6 +57,7 @@ struct PlanConfig {
   int batch_per_rank = 0;
   std::string train_command;
   std::string sdn_command;
+  std::string scale_recipe = "none";
 };
 
 opt::Schema<PlanConfig> plan_schema() {
@@ -105,6 +107,9 @@ opt::Schema<PlanConfig> plan_schema() {
            opt::Range{0, 1e9})
       .add("batch-per-rank", "override the stage's batch per rank", [](PlanConfig& c) -> auto& { return c.batch_per_rank; },
            opt::Range{0, 1e9})
+      .add("scale-recipe", "scale the recipe to each shape's GPUs: global batch = GPUs x batch_per_rank, lr by the "
+           "linear rule (with warm-up) or sqrt, steps cut to the same images; written into run.ini (accuracy: see "
+           "docs/expanse.md)", [](PlanConfig& c) -> auto& { return c.scale_recipe; }, opt::Choices{"none", "linear", "sqrt"})
       .add("train-command", "trainer command in the job (default: '<sdn> train'); it gets --config RUN/run.ini --run-dir RUN",
            [](PlanConfig& c) -> auto& { return c.train_command; })
       .add("sdn-command", "how jobs call sdn (default: the profile's sdn_command, else this executable)",
@@ -183,9 +188,7 @@ std::vector<std::string> replan_args(const PlanConfig& cfg, const ClusterProfile
   add("--account", cluster.account);
   add("--train-command", cfg.train_command);
   add("--sdn-command", cfg.sdn_command);
-  if (cfg.steps > 0) add("--steps", std::to_string(cfg.steps));
-  if (cfg.global_batch > 0) add("--global-batch", std::to_string(cfg.global_batch));
-  if (cfg.batch_per_rank > 0) add("--batch-per-rank", std::to_string(cfg.batch_per_rank));
+  // --steps/--global-batch/--batch-per-rank are not repeated: the re-plan reads run.ini, which holds them.
   return a;
 }
 
@@ -194,7 +197,8 @@ void write_run_dir(const PlanConfig& cfg, const std::string& run_dir, const std:
   const std::string run_ini = run_dir + "/run.ini";
   struct stat st {};
   if (::stat(run_ini.c_str(), &st) == 0 && fs::read_file(run_ini) != stage_text && !cfg.force)
-    throw UsageError(run_ini + " differs from " + cfg.stage + ": this run directory belongs to another configuration",
+    throw UsageError(run_ini + " differs from " + cfg.stage + " (with the command-line overrides): this run directory "
+                     "belongs to another configuration",
                      "choose a new --run-dir, or pass --force to re-plan it (its checkpoints must match the new config)");
   create_run_layout(run_dir);
   fs::write_atomic(run_ini, stage_text);
@@ -227,7 +231,9 @@ int run_plan(const Args& args) {
   given.global_batch = cfg.global_batch;
   given.per_gpu_batch = cfg.batch_per_rank;
   StageWork work = read_stage_work(IniDoc::load(cfg.stage), given);
-  const std::string stage_text = fs::read_file(cfg.stage);  // run.ini: the stage config as given, verbatim
+  // run.ini is the one truth the jobs train from: the stage config as given, with the overrides written into it.
+  const std::string stage_text = run_ini_text(fs::read_file(cfg.stage), cfg.stage, given);
+  const RankThreads threads = read_rank_threads(IniDoc::parse(stage_text, cfg.stage));
 
   PlanInputs in;
   in.work = work;
@@ -236,7 +242,11 @@ int run_plan(const Args& args) {
   in.partitions = cfg.partitions;
   in.gpu_counts = cfg.gpus;
   in.done_steps = cfg.done_steps;
+  recipe::parse_rule(cfg.scale_recipe, in.scale_rule);
   if (!cfg.walltime.empty()) parse::parse_duration(cfg.walltime, in.walltime_s);
+  if (in.scale_rule != recipe::Rule::kNone && cfg.reshape)
+    throw UsageError("--scale-recipe with --reshape: a reshaping chain changes its GPU count, the scaled recipe must not",
+                     "plan the scaled recipe once (it is written into run.ini), then re-plan that run.ini with --reshape");
   std::string source;
   if (!cfg.throughput.empty()) {
     Measured m = parse_measured(fs::read_file(cfg.throughput), cfg.throughput);
@@ -273,14 +283,41 @@ int run_plan(const Args& args) {
   plan.grace_s = c.grace_s;
   plan.chunks = c.chunks;
   plan.max_chunks = cfg.max_chunks > 0 ? cfg.max_chunks : max_chunks_for(c.chunks);
-  plan.chain_jobs = cfg.reshape ? 1 : cfg.chain_jobs > 0 ? cfg.chain_jobs : std::min(c.chunks + 1, plan.max_chunks);
-  plan.reshape = cfg.reshape;
-  plan.total_steps = work.total_steps;
+  std::vector<std::string> notes;
+  // The scaled recipe of the chosen shape is what the jobs train: into run.ini with the other overrides.
+  std::string run_ini = stage_text;
+  if (in.scale_rule != recipe::Rule::kNone) {
+    StageWork scaled = given;
+    scaled.total_steps = c.work.total_steps;
+    scaled.global_batch = c.work.global_batch;
+    run_ini = run_ini_text(fs::read_file(cfg.stage), cfg.stage, scaled,
+                           {{"optim.lr", parse::format_value(c.work.lr)},
+                            {"optim.warmup_steps", std::to_string(c.work.warmup_steps)}});
+    notes.push_back("recipe scaled to " + std::to_string(c.shape.gpus) + " GPUs: " +
+                    recipe::describe(recipe_of(work), recipe_of(c.work), in.scale_rule) + " (written into run.ini)");
+  }
+  bool reshape = cfg.reshape;
+  plan.chain_jobs = 1;
+  if (cfg.mode == "chain") {
+    const int wanted = cfg.chain_jobs > 0 ? cfg.chain_jobs : std::min(c.chunks + 1, plan.max_chunks);
+    const ChainQueue q = plan_chain_queue(*cluster.find(c.shape.partition), c.shape.gpus, c.chunks, wanted, cfg.reshape);
+    plan.chain_jobs = q.jobs;
+    reshape = q.reshape;
+    if (!q.note.empty()) notes.push_back(q.note);
+  }
+  plan.reshape = reshape;
+  if (auto w = oversubscription_warning(threads, cluster.find(c.shape.partition)->cores_per_gpu); !w.empty())
+    notes.push_back("warning: " + w);
+  const bool placeholder = !cluster.account_placeholder.empty() && cluster.account == cluster.account_placeholder;
+  if (placeholder)
+    notes.push_back("account '" + cluster.account + "' is the example account of " + cluster.origin +
+                    ": pass --account YOUR_ALLOCATION (or set [cluster] account in a copy of the profile)");
+  plan.total_steps = c.work.total_steps;
   plan.images_per_s = c.images_per_s;
   plan.planned_at = in.now;
   JobChoices choices;
   choices.mode = cfg.mode;
-  choices.reshape = cfg.reshape;
+  choices.reshape = reshape;
   choices.run_dir = run_dir;
   choices.job_name = plan.job_name;
   choices.max_chunks = plan.max_chunks;
@@ -289,7 +326,7 @@ int run_plan(const Args& args) {
                                                        : self_executable();
   choices.train_command = cfg.train_command;
   choices.stage = work.stage;
-  choices.total_steps = work.total_steps;
+  choices.total_steps = c.work.total_steps;
   JobSpec job = make_job_spec(cluster, c, choices);
   if (auto problems = validate_job_spec(job); !problems.empty())
     throw UsageError("cannot write a job script: " + parse::join(problems, "; "), "see `sdn plan --help`");
@@ -305,10 +342,17 @@ int run_plan(const Args& args) {
   }
   std::printf("\nchosen: %s x %d GPUs, %s per job, %d chunk(s), mode %s%s, loop guard %d chunks\n",
               c.shape.partition.c_str(), c.shape.gpus, parse::format_walltime(c.shape.walltime_s).c_str(), c.chunks,
-              cfg.mode.c_str(), cfg.reshape ? " (reshaping)" : "", plan.max_chunks);
+              cfg.mode.c_str(), reshape ? " (reshaping)" : "", plan.max_chunks);
+  for (const auto& n : notes) std::printf("  %s\n", n.c_str());
   if (cfg.dry_run) return kExitOk;
-  write_run_dir(cfg, run_dir, stage_text, job, plan, table, galyleo_cmd);
-  if (cfg.reshape) {
+  if (placeholder)
+    throw UsageError("refusing to write jobs charged to the example account '" + cluster.account + "' of " + cluster.origin,
+                     "pass --account YOUR_ALLOCATION (see `module load slurm; sacctmgr show assoc user=$USER` or "
+                     "`expanse-client user`)");
+  std::string plan_text = table;
+  for (const auto& n : notes) plan_text += "  " + n + "\n";
+  write_run_dir(cfg, run_dir, run_ini, job, plan, plan_text, galyleo_cmd);
+  if (reshape) {
     const auto replan = replan_args(cfg, cluster, in, plan.max_chunks);
     fs::write_atomic(run_dir + "/jobs/replan.args", parse::join(replan, "\n") + "\n");
   }

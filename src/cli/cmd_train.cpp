@@ -14,6 +14,7 @@
 #include "core/error.hpp"
 #include "core/exit_codes.hpp"
 #include "core/journal.hpp"
+#include "core/recipe_scaling.hpp"
 #include "dist/collectives.hpp"
 #include "slurm/scheduler.hpp"
 #include "dist/watchdog.hpp"
@@ -58,6 +59,31 @@ ckpt::WriteHook test_kill_hook() {
   };
 }
 
+// train.scale_recipe: the recipe scaled to the world size, before anything reads it; run.ini then holds the scaled
+// keys with scale_recipe = none, so a resume (even on another GPU count) trains the same recipe.
+void apply_recipe_scaling(train::TrainConfig& cfg, int world) {
+  recipe::Rule rule = recipe::Rule::kNone;
+  recipe::parse_rule(cfg.train.scale_recipe, rule);
+  if (rule == recipe::Rule::kNone) return;
+  if (cfg.train.iterations_per_epoch <= 0)
+    throw UsageError("train.scale_recipe needs train.iterations_per_epoch > 0 (the steps to scale)",
+                     "set train.iterations_per_epoch, or scale with `sdn plan --scale-recipe`");
+  const auto& spec = train::stage_spec(cfg.stage);
+  if (!spec.recipe_knobs)
+    throw UsageError("train.scale_recipe: stage '" + cfg.stage + "' does not support recipe scaling", "set it to none");
+  const train::RecipeKnobs knobs = spec.recipe_knobs(cfg);
+  recipe::Recipe base{cfg.train.epochs * cfg.train.iterations_per_epoch, cfg.train.global_batch,
+                      cfg.train.per_rank_batch, *knobs.lr, *knobs.warmup_steps};
+  const recipe::Recipe r = recipe::scale(base, world, rule);
+  if (r.total_steps % cfg.train.epochs != 0) cfg.train.epochs = 1;
+  cfg.train.iterations_per_epoch = r.total_steps / cfg.train.epochs;
+  cfg.train.global_batch = r.global_batch;
+  *knobs.lr = r.lr;
+  *knobs.warmup_steps = r.warmup_steps;
+  cfg.train.scale_recipe = "none";
+  spdlog::info("recipe scaled to {} rank(s): {}", world, recipe::describe(base, r, rule));
+}
+
 }  // namespace
 
 int run_train(const Args& args) {
@@ -67,7 +93,7 @@ int run_train(const Args& args) {
     std::fputs(parsed.usage.c_str(), stdout);
     return kExitOk;
   }
-  const train::TrainConfig& cfg = parsed.config;
+  train::TrainConfig cfg = parsed.config;
   // First thing after parsing: a USR2/TERM that arrives during MPI start-up or data loading must set the
   // flag, not kill the process with the default action.
   // Never destroyed (no handler restored): a signal during the teardown after the stop checkpoint (MPI
@@ -91,6 +117,7 @@ int run_train(const Args& args) {
   watch.before_abort = journal_failure;
   dist::WatchdogInstall watchdog(watch);
   return run_collectively(comm, [&] {
+    apply_recipe_scaling(cfg, comm.size());
     if (comm.rank() == 0) write_run_ini(cfg);
     init_run_logging(cfg, "train");
     if (auto problems = train::validate_for_world(cfg, comm.size()); !problems.empty()) {

@@ -20,6 +20,15 @@ void FrozenBatchNorm2dImpl::reset() {
   num_batches_tracked = register_buffer("num_batches_tracked", torch::tensor(0, torch::kLong));
 }
 
+void FrozenBatchNorm2dImpl::reset_parameters() {
+  torch::NoGradGuard no_grad;
+  weight.fill_(1);
+  bias.zero_();
+  running_mean.zero_();
+  running_var.fill_(1);
+  num_batches_tracked.zero_();
+}
+
 torch::Tensor FrozenBatchNorm2dImpl::forward(const torch::Tensor& input) {
   if (input.dim() != 4 || input.size(1) != options.num_features()) {
     std::ostringstream shape;

@@ -22,6 +22,8 @@ class FrozenBatchNorm2dImpl : public torch::nn::Cloneable<FrozenBatchNorm2dImpl>
  public:
   explicit FrozenBatchNorm2dImpl(const FrozenBatchNorm2dOptions& options);
   void reset() override;
+  // weight 1, bias 0, mean 0, var 1 in place (the original Mask R-CNN's initialize_weights).
+  void reset_parameters();
   torch::Tensor forward(const torch::Tensor& input);
   void pretty_print(std::ostream& stream) const override;
 

@@ -21,12 +21,13 @@ bool is_file(const std::string& p) {
 
 const std::vector<std::string>& known_keys() {
   static const std::vector<std::string> keys = {
-      "cluster.name", "cluster.account", "cluster.launcher", "cluster.gpu_bind", "cluster.sdn_command",
+      "cluster.name", "cluster.account", "cluster.account_placeholder", "env.*", "cluster.launcher", "cluster.gpu_bind", "cluster.sdn_command",
       "cluster.startup", "cluster.requeue_gap", "cluster.galyleo", "cluster.sbatch_extra", "cluster.env",
-      "modules.reset", "modules.use", "modules.load", "paths.scratch", "paths.project",
+      "modules.reset", "modules.use", "modules.load", "modules.jupyter", "paths.scratch", "paths.project",
       "partition.*.max_walltime", "partition.*.max_nodes", "partition.*.max_gpus", "partition.*.gpus_per_node",
       "partition.*.cores_per_gpu", "partition.*.mem_per_gpu", "partition.*.charge_factor", "partition.*.exclusive",
-      "partition.*.queue_wait"};
+      "partition.*.queue_wait", "partition.*.max_jobs", "partition.*.max_running",
+      "partition.*.max_user_gpus", "partition.*.node_cores", "partition.*.node_mem"};
   return keys;
 }
 
@@ -45,6 +46,11 @@ Partition read_partition(IniDoc& doc, const std::string& section) {
   doc.read(k("charge_factor"), p.charge_factor);
   doc.read(k("exclusive"), p.exclusive);
   doc.read_duration(k("queue_wait"), p.queue_wait_s);
+  doc.read(k("max_jobs"), p.max_jobs);
+  doc.read(k("max_running"), p.max_running);
+  doc.read(k("max_user_gpus"), p.max_user_gpus);
+  doc.read(k("node_cores"), p.node_cores);
+  doc.read_size_mb(k("node_mem"), p.node_mem_mb);
   auto check = [&](bool ok, const char* key, const std::string& why) {
     if (!ok) doc.add_problem(doc.where(k(key)) + ": " + k(key) + ": " + why);
   };
@@ -56,6 +62,14 @@ Partition read_partition(IniDoc& doc, const std::string& section) {
   check(p.cores_per_gpu >= 1, "cores_per_gpu", "must be at least 1");
   check(p.mem_per_gpu_mb >= 1, "mem_per_gpu", "must be at least 1M");
   check(p.charge_factor >= 0, "charge_factor", "must not be negative");
+  check(p.max_jobs >= 0 && p.max_running >= 0 && p.max_user_gpus >= 0, "max_jobs",
+        "max_jobs, max_running and max_user_gpus must not be negative (0: no limit)");
+  check(p.node_cores == 0 || p.node_cores >= p.cores_per_gpu * p.gpus_per_node, "node_cores",
+        "must be at least cores_per_gpu x gpus_per_node (0: that product)");
+  check(p.node_mem_mb == 0 || p.node_mem_mb >= p.mem_per_gpu_mb * p.gpus_per_node, "node_mem",
+        "must be at least mem_per_gpu x gpus_per_node (0: that product)");
+  if (p.node_cores == 0) p.node_cores = p.cores_per_gpu * p.gpus_per_node;
+  if (p.node_mem_mb == 0) p.node_mem_mb = p.mem_per_gpu_mb * p.gpus_per_node;
   return p;
 }
 
@@ -73,6 +87,7 @@ ClusterProfile parse_cluster_profile(IniDoc doc) {
   doc.reject_unknown(known_keys());
   if (doc.require("cluster.name", "the cluster's name")) doc.read("cluster.name", c.name);
   doc.read("cluster.account", c.account);
+  doc.read("cluster.account_placeholder", c.account_placeholder);
   if (doc.require("cluster.launcher", "the MPI launcher, e.g. 'srun --mpi=pmi2'")) doc.read("cluster.launcher", c.launcher);
   doc.read("cluster.gpu_bind", c.gpu_bind);
   if (c.gpu_bind != "task" && c.gpu_bind != "local-rank")
@@ -87,9 +102,13 @@ ClusterProfile parse_cluster_profile(IniDoc doc) {
   for (const auto& e : c.env)
     if (e.find('=') == std::string::npos || e.front() == '=')
       doc.add_problem(doc.where("cluster.env") + ": cluster.env item '" + e + "' is not KEY=VALUE");
+  // [env] holds values with commas (UCX_TLS=shm,rc,ud,dc), which the comma list of cluster.env cannot.
+  for (const auto& key : doc.keys())
+    if (key.rfind("env.", 0) == 0) c.env.push_back(key.substr(4) + "=" + doc.raw(key));
   doc.read("modules.reset", c.module_reset);
   doc.read("modules.use", c.module_use);
   doc.read("modules.load", c.modules);
+  doc.read("modules.jupyter", c.jupyter_modules);
   doc.read("paths.scratch", c.scratch_dir);
   doc.read("paths.project", c.project_dir);
   for (const auto& section : doc.sections_with_prefix("partition.")) c.partitions.push_back(read_partition(doc, section));

@@ -22,19 +22,29 @@ struct Partition {
   double charge_factor = 1.0;   // service units per billed GPU-hour
   bool exclusive = false;       // whole nodes are allocated and billed (Expanse `gpu`)
   std::int64_t queue_wait_s = 0;  // planning guess of the wait per chunk when not probing
+  // Per-user limits (0: none): jobs running + queued, jobs running, GPUs over all running + queued jobs.
+  int max_jobs = 0;
+  int max_running = 0;
+  int max_user_gpus = 0;
+  // A node's cores and memory: a shared job is billed for the largest of its GPU, core and memory fractions of it
+  // (0: cores_per_gpu x gpus_per_node and mem_per_gpu x gpus_per_node, i.e. the GPU fraction alone).
+  int node_cores = 0;
+  std::int64_t node_mem_mb = 0;
 };
 
 struct ClusterProfile {
   std::string name;
   std::string origin;                  // the file it came from
   std::string account;                 // empty: no --account line (local cluster)
+  std::string account_placeholder;     // the example account the profile ships with: plans refuse to charge it
   std::string launcher;                // "srun --mpi=pmi2": prefix of the trainer command
   std::string gpu_bind = "task";       // task: --gpus-per-task=1; local-rank: --gpus-per-node, rank picks SLURM_LOCALID
   std::string sdn_command;             // how jobs call sdn ("sdn" via the module); empty: this executable's path
   bool module_reset = false;           // `module reset` before the loads (Expanse convention)
   std::vector<std::string> module_use;   // `module use` paths (e.g. where the sdn modulefile lives)
   std::vector<std::string> modules;      // `module load`, in order
-  std::vector<std::string> env;          // KEY=VALUE exported by job scripts
+  std::vector<std::string> jupyter_modules;  // galyleo notebooks load these too (Jupyter itself comes from a module)
+  std::vector<std::string> env;          // KEY=VALUE exported by job scripts ([cluster] env, then the [env] section)
   std::vector<std::string> sbatch_extra;  // extra `#SBATCH` options, verbatim (e.g. --constraint=...)
   std::string scratch_dir;             // per-user scratch (Lustre on Expanse)
   std::string project_dir;             // where runs and notebooks live

@@ -28,7 +28,11 @@ std::string render_galyleo(const GalyleoSpec& s) {
   if (!s.module_paths.empty()) a.insert(a.end(), {"--append-modulepath", shell_quote_expand(parse::join(s.module_paths, ","))});
   if (!s.modules.empty()) a.insert(a.end(), {"--env-modules", shell_quote(parse::join(s.modules, ","))});
   if (!s.notebook_dir.empty()) a.insert(a.end(), {"--notebook-dir", shell_quote_expand(s.notebook_dir)});
-  return parse::join(a, " ");
+  // galyleo checks each --env-modules item with `module load` on the login node, before --append-modulepath
+  // applies (that one only reaches the job): the login shell needs the path too, so the command is run as printed.
+  std::string use;
+  for (const auto& p : s.module_paths) use += "module use " + shell_quote_expand(p) + " && ";
+  return use + parse::join(a, " ");
 }
 
 }  // namespace sdn::slurm

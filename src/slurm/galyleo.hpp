@@ -17,14 +17,14 @@ struct GalyleoSpec {
   int gpus = 1;
   std::int64_t time_limit_s = 3600;
   std::vector<std::string> modules;      // --env-modules (after galyleo's own `module reset`)
-  std::vector<std::string> module_paths;  // --append-modulepath
+  std::vector<std::string> module_paths;  // `module use` on the login node (galyleo's module check) + --append-modulepath
   std::string notebook_dir;
   std::string interface = "lab";
 };
 
 std::vector<std::string> validate_galyleo(const GalyleoSpec& spec);
 
-// One shell command line, arguments quoted where needed ($USER in paths expands in the user's shell). Precondition: validate_galyleo(spec) is empty.
+// One shell command line ("module use P && galyleo launch ..."), arguments quoted where needed ($USER in paths expands in the user's shell). Precondition: validate_galyleo(spec) is empty.
 std::string render_galyleo(const GalyleoSpec& spec);
 
 }  // namespace sdn::slurm

@@ -197,4 +197,46 @@ void IniDoc::throw_if_problems(const std::string& what, const std::string& hint)
   throw UsageError(msg, hint);
 }
 
+std::string set_ini_values(const std::string& text,
+                           const std::vector<std::pair<std::string, std::string>>& values) {
+  std::vector<std::string> lines;  // verbatim (parse::split trims)
+  std::istringstream in(text);
+  for (std::string l; std::getline(in, l);) lines.push_back(l);
+  auto section_of = [](const std::string& t) { return t.substr(1, t.find(']') - 1); };
+  for (const auto& [full, value] : values) {
+    const auto dot = full.rfind('.');
+    const std::string section = dot == std::string::npos ? "" : full.substr(0, dot);
+    const std::string key = dot == std::string::npos ? full : full.substr(dot + 1);
+    const std::string entry = key + " = " + value;
+    std::string current;
+    int last_in_section = section.empty() ? -1 : -2;  // -1: before the first header; -2: section not seen
+    bool done = false;
+    for (int i = 0; i < static_cast<int>(lines.size()) && !done; ++i) {
+      const std::string t = parse::trim(lines[static_cast<std::size_t>(i)]);
+      if (t.empty() || t[0] == '#' || t[0] == ';') continue;
+      if (t[0] == '[') {
+        current = section_of(t);
+        if (current == section) last_in_section = i;
+        continue;
+      }
+      if (current != section) continue;
+      last_in_section = i;
+      const auto eq = t.find('=');
+      if (eq != std::string::npos && parse::trim(t.substr(0, eq)) == key) {
+        lines[static_cast<std::size_t>(i)] = entry;
+        done = true;
+      }
+    }
+    if (done) continue;
+    if (last_in_section == -2) {
+      lines.push_back("");
+      lines.push_back("[" + section + "]");
+      lines.push_back(entry);
+    } else {
+      lines.insert(lines.begin() + (last_in_section + 1), entry);
+    }
+  }
+  return parse::join(lines, "\n") + "\n";
+}
+
 }  // namespace sdn::slurm

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace sdn::slurm {
@@ -61,5 +62,10 @@ class IniDoc {
   std::map<std::string, Value> values_;
   std::vector<std::string> problems_;
 };
+
+// `text` (INI) with each "section.key" set to its value: an existing line is replaced, a missing key is added at
+// the end of its section (the section is appended when missing). Everything else stays as it is; applying the same
+// values twice gives the same text. Used to write command-line overrides into run.ini.
+std::string set_ini_values(const std::string& text, const std::vector<std::pair<std::string, std::string>>& values);
 
 }  // namespace sdn::slurm

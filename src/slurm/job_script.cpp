@@ -31,6 +31,23 @@ std::string train_command(const JobSpec& s) {
   return s.train_command.empty() ? s.sdn_command + " train" : s.train_command;
 }
 
+// An srun launcher gets the rank's cores and the hang protection unless the profile already spells them:
+//  - since Slurm 22.05 srun does not inherit sbatch's --cpus-per-task, so without it every rank gets one core and
+//    its loader and LibTorch threads share it;
+//  - --kill-on-bad-exit=1 ends every rank when one exits non-zero, instead of leaving the others in an all-reduce
+//    until the time limit. It is safe with the exit-3 protocol: ranks leave only after the barrier that follows the
+//    stop checkpoint (train/loop.cpp), so an early exit 3 means the checkpoint is durable; the ranks srun then
+//    terminates only raise their stop flag (the trainer never restores the default SIGTERM action) and exit 3 too.
+// mpirun launchers start the ranks inside the batch step, which already holds every core of the job.
+std::string launcher(const JobSpec& s) {
+  std::string l = s.launcher;
+  if (l.rfind("srun", 0) != 0 || (l.size() > 4 && l[4] != ' ')) return l;
+  if (l.find("--kill-on-bad-exit") == std::string::npos) l += " --kill-on-bad-exit=1";
+  if (l.find("--cpus-per-task") == std::string::npos && l.find(" -c ") == std::string::npos)
+    l += " --cpus-per-task=\"$SLURM_CPUS_PER_TASK\"";
+  return l;
+}
+
 }  // namespace
 
 std::string shell_quote(const std::string& s) {
@@ -121,7 +138,9 @@ std::string render_sbatch(const JobSpec& s) {
   if (!s.summary.empty()) line("echo " + shell_quote("plan: " + s.summary));
   line("");
   if (s.module_reset || !s.module_use.empty() || !s.modules.empty()) {
-    line("# The module set of the sdn module file and the galyleo notebook (Lmod).");
+    line("# The module set of the sdn module file and the galyleo notebook (Lmod). Lmod reads unset variables, so");
+    line("# its calls run outside `set -u` (TACC/Lmod #835).");
+    line("set +u");
     if (s.module_reset) line("module reset");
     for (const auto& u : s.module_use) line("module use " + shell_quote_expand(u));
     if (!s.modules.empty()) {
@@ -129,6 +148,7 @@ std::string render_sbatch(const JobSpec& s) {
       for (const auto& m : s.modules) q.push_back(shell_quote(m));
       line("module load " + parse::join(q, " "));
     }
+    line("set -u");
   }
   line("export OMP_NUM_THREADS=${SLURM_CPUS_PER_TASK:-1}");
   for (const auto& e : s.env) {
@@ -142,7 +162,8 @@ std::string render_sbatch(const JobSpec& s) {
   }
   line("# Refuses to train if the run is complete, stopped, cancelled or over its chunk budget (loop guard).");
   line("action=$(\"$SDN\" journal chunk-start --run-dir \"$RUN\" --job-id \"$SLURM_JOB_ID\" --restart \"$RESTART\" "
-       "--node \"$NODE\" --ranks \"${SLURM_NTASKS:-0}\" --max-chunks " + std::to_string(s.max_chunks) + ")");
+       "--node \"$NODE\" --ranks \"${SLURM_NTASKS:-0}\" --cpus-per-rank \"${SLURM_CPUS_PER_TASK:-1}\" --max-chunks " +
+       std::to_string(s.max_chunks) + ")");
   line("case \"$action\" in");
   line("  run) ;;");
   line(std::string("  done) echo \"sdn job: run already complete\"; ") + (chain ? "cancel_successors; " : "") + "exit 0 ;;");
@@ -152,7 +173,8 @@ std::string render_sbatch(const JobSpec& s) {
   line("");
   line("# The trainer's watchdog reads this job's end from Slurm itself (stop.deadline = 0) and stops in time even");
   line("# if the signal is late or lost.");
-  line(s.launcher + (s.launcher.empty() ? "" : " ") + train_command(s) +
+  const std::string l = launcher(s);
+  line(l + (l.empty() ? "" : " ") + train_command(s) +
        " --config \"$RUN/run.ini\" --run-dir \"$RUN\" &");
   line("trainer=$!");
   line("forward() { echo \"sdn job: SIG$1 at $(date +%T), forwarding to the trainer\"; kill -s \"$1\" \"$trainer\" 2>/dev/null || true; }");
@@ -186,6 +208,10 @@ std::string render_sbatch(const JobSpec& s) {
     line("  continue)");
     line("    # The trainer has exited, so the checkpoint is complete: requeueing (which kills this job at once) loses nothing.");
     line("    if ! scontrol requeue \"$SLURM_JOB_ID\"; then");
+    line("      # Slurm may have requeued the job already (preemption with PreemptMode=REQUEUE, which also sent the TERM");
+    line("      # that stopped the trainer): its restart count then exceeds ours and it starts again by itself.");
+    line("      now=$(scontrol show job \"$SLURM_JOB_ID\" 2>/dev/null | sed -n 's/.*Restarts=\\([0-9]*\\).*/\\1/p' || true)");
+    line("      if [[ \"${now:-0}\" -gt \"$RESTART\" ]]; then echo \"sdn job: Slurm already requeued the job (restart $now)\"; exit 0; fi");
     line("      \"$SDN\" journal run-end --run-dir \"$RUN\" --reason requeue_failed --message \"scontrol requeue $SLURM_JOB_ID failed\"");
     line("      exit 1");
     line("    fi");

@@ -2,6 +2,7 @@
 #include "slurm/plan.hpp"
 
 #include <algorithm>
+#include <climits>
 #include <cmath>
 #include <cstdio>
 
@@ -54,6 +55,75 @@ std::int64_t signal_grace_s(double ckpt_seconds, double step_seconds) {
 
 int max_chunks_for(int planned_chunks) { return planned_chunks + std::max(2, planned_chunks / 2); }
 
+StageWork work_for(const PlanInputs& in, int gpus) {
+  if (in.scale_rule == recipe::Rule::kNone) return in.work;
+  const recipe::Recipe r = recipe::scale(recipe_of(in.work), gpus, in.scale_rule);
+  StageWork w = in.work;
+  w.total_steps = r.total_steps;
+  w.global_batch = static_cast<int>(r.global_batch);
+  w.lr = r.lr;
+  w.warmup_steps = r.warmup_steps;
+  return w;
+}
+
+recipe::Recipe recipe_of(const StageWork& w) {
+  recipe::Recipe r;
+  r.total_steps = w.total_steps;
+  r.global_batch = w.global_batch;
+  r.per_gpu_batch = w.per_gpu_batch;
+  r.lr = w.lr;
+  r.warmup_steps = w.warmup_steps;
+  return r;
+}
+
+double billed_gpus_for(const Partition& p, const Shape& shape) {
+  if (p.exclusive) return shape.nodes * p.gpus_per_node;
+  // Shared nodes: charged for the largest share of the node the job ties up (GPUs, cores or memory).
+  const double gpn = shape.gpus_per_node, node_gpus = p.gpus_per_node;
+  const double cores = static_cast<double>(p.cores_per_gpu) * gpn / std::max(1, p.node_cores);
+  const double mem = static_cast<double>(p.mem_per_gpu_mb) * gpn / std::max<std::int64_t>(1, p.node_mem_mb);
+  return shape.nodes * node_gpus * std::max({gpn / node_gpus, cores, mem});
+}
+
+int queue_limit(const Partition& p, int gpus_per_job) {
+  int n = INT_MAX;
+  if (p.max_jobs > 0) n = std::min(n, p.max_jobs);
+  if (p.max_user_gpus > 0 && gpus_per_job > 0) n = std::min(n, p.max_user_gpus / gpus_per_job);
+  return n;
+}
+
+ChainQueue plan_chain_queue(const Partition& p, int gpus_per_job, int chunks, int wanted_jobs, bool reshape) {
+  ChainQueue q;
+  const int limit = queue_limit(p, gpus_per_job);
+  const std::string lim = "the per-user limit of " + p.name + " (" +
+                          (p.max_jobs > 0 ? std::to_string(p.max_jobs) + " jobs" : std::string()) +
+                          (p.max_jobs > 0 && p.max_user_gpus > 0 ? ", " : "") +
+                          (p.max_user_gpus > 0 ? std::to_string(p.max_user_gpus) + " GPUs" : std::string()) +
+                          " running + queued)";
+  if (reshape) {
+    // A continuing job queues its successor while it still runs: two jobs at once.
+    q.reshape = true;
+    q.jobs = 1;
+    if (limit < 2) q.note = "reshaping needs 2 jobs at once (running + its successor), more than " + lim;
+    return q;
+  }
+  q.jobs = wanted_jobs;
+  if (wanted_jobs <= limit) return q;
+  if (limit >= chunks) {
+    q.jobs = limit;
+    q.note = "queueing " + std::to_string(limit) + " jobs instead of " + std::to_string(wanted_jobs) + ": " + lim +
+             " (enough for the " + std::to_string(chunks) + " planned chunks, no spare job)";
+    return q;
+  }
+  q.jobs = 1;
+  q.reshape = true;
+  q.note = "a chain of " + std::to_string(chunks) + " chunks needs more jobs than " + lim +
+           " allows queued at once: reshaping chain instead (one job queued at a time; each continuing job queues its "
+           "successor)";
+  if (limit < 2) q.note += "; even that needs 2 jobs at once, more than the limit";
+  return q;
+}
+
 std::vector<Shape> candidate_shapes(const ClusterProfile& cluster, const PlanInputs& in) {
   std::vector<Shape> out;
   for (const auto& p : cluster.partitions) {
@@ -91,16 +161,21 @@ Candidate evaluate_shape(const ClusterProfile& cluster, const PlanInputs& in, co
     return c;
   };
   if (!p) return reject("no partition '" + shape.partition + "' in " + cluster.origin);
+  if (p->max_user_gpus > 0 && shape.gpus > p->max_user_gpus)
+    return reject(std::to_string(shape.gpus) + " GPUs exceed the per-user limit of " + std::to_string(p->max_user_gpus) +
+                  " GPUs on " + p->name);
   if (shape.walltime_s > p->max_walltime_s)
     return reject("time limit " + parse::format_walltime(shape.walltime_s) + " exceeds the partition's " +
                   parse::format_walltime(p->max_walltime_s));
-  const int per_step = in.work.per_gpu_batch * shape.gpus;
-  if (per_step > in.work.global_batch || in.work.global_batch % per_step != 0)
-    return reject("global batch " + std::to_string(in.work.global_batch) + " is not a multiple of " +
-                  std::to_string(shape.gpus) + " GPUs x " + std::to_string(in.work.per_gpu_batch) + " per GPU");
-  c.accumulation = in.work.global_batch / per_step;
+  const StageWork work = work_for(in, shape.gpus);
+  c.work = work;
+  const int per_step = work.per_gpu_batch * shape.gpus;
+  if (per_step > work.global_batch || work.global_batch % per_step != 0)
+    return reject("global batch " + std::to_string(work.global_batch) + " is not a multiple of " +
+                  std::to_string(shape.gpus) + " GPUs x " + std::to_string(work.per_gpu_batch) + " per GPU");
+  c.accumulation = work.global_batch / per_step;
   c.images_per_s = shape.gpus * in.images_per_s_per_gpu * in.scaling.at(shape.gpus);
-  c.steps_per_s = c.images_per_s / in.work.global_batch;
+  c.steps_per_s = c.images_per_s / work.global_batch;
   c.grace_s = signal_grace_s(in.ckpt_seconds, 1.0 / c.steps_per_s);
   // Every job starts up and, with data.stage_to, copies the shards to its node(s) before the first step.
   const std::int64_t startup_s = cluster.startup_s + static_cast<std::int64_t>(std::ceil(in.stage_seconds));
@@ -109,14 +184,14 @@ Candidate evaluate_shape(const ClusterProfile& cluster, const PlanInputs& in, co
     return reject("time limit " + parse::format_walltime(shape.walltime_s) + " leaves no training time after start-up (" +
                   std::to_string(startup_s) + " s) and the stop signal (" + std::to_string(c.grace_s) +
                   " s grace, up to " + std::to_string(kSignalEarlyS) + " s early)");
-  const auto left = std::max<std::int64_t>(0, in.work.total_steps - in.done_steps);
+  const auto left = std::max<std::int64_t>(0, work.total_steps - in.done_steps);
   c.compute_s = static_cast<std::int64_t>(std::ceil(static_cast<double>(left) / c.steps_per_s));
   c.chunks = static_cast<int>((c.compute_s + c.chunk_useful_s - 1) / c.chunk_useful_s);
   const auto save_s = static_cast<std::int64_t>(std::ceil(in.ckpt_seconds));
   // Every chunk pays start-up and one save; every chunk after the first waits for the requeue and the queue.
   c.elapsed_s = c.compute_s + c.chunks * (startup_s + save_s) +
                 (c.chunks - 1) * (cluster.requeue_gap_s + p->queue_wait_s);
-  const int billed_gpus = p->exclusive ? shape.nodes * p->gpus_per_node : shape.gpus;
+  const double billed_gpus = billed_gpus_for(*p, shape);
   c.billed_gpu_hours = billed_gpus * static_cast<double>(c.compute_s + c.chunks * (startup_s + save_s)) / 3600.0;
   c.service_units = c.billed_gpu_hours * p->charge_factor;
   c.finish_time = c.start_time + c.elapsed_s;
@@ -176,6 +251,10 @@ std::string format_plan_table(const PlanInputs& in, const std::vector<Candidate>
     out.pop_back();  // the line goes between the header and its blank line
     out += line;
   }
+  if (in.scale_rule != recipe::Rule::kNone)
+    out += std::string("recipe scaled per shape (") + recipe::rule_name(in.scale_rule) +
+           " rule): global batch = GPUs x batch per GPU, learning rate scaled, steps cut to the same images, poly "
+           "decay over the new length. A larger batch is not the same optimisation: check the accuracy.\n\n";
   std::snprintf(line, sizeof line, "  %-12s %5s %5s %11s %5s %8s %6s %6s %12s %9s %9s %10s %12s\n", "partition",
                 "gpus", "nodes", "time limit", "accum", "img/s", "grace", "chunks", "wall time", "GPU-h", "SUs",
                 "start", "finish");
@@ -194,6 +273,8 @@ std::string format_plan_table(const PlanInputs& in, const std::vector<Candidate>
                   c.service_units, ("+" + format_span(c.start_time - in.now) + (c.probed ? "p" : "")).c_str(),
                   ("+" + format_span(c.finish_time - in.now)).c_str());
     out += line;
+    if (in.scale_rule != recipe::Rule::kNone)
+      out += "      recipe: " + recipe::describe(recipe_of(in.work), recipe_of(c.work), in.scale_rule) + "\n";
   }
   out += "\n  wall time: first start to completion (start-ups, saves, requeue and queue gaps included); "
          "start/finish relative to now";

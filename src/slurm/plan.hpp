@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/recipe_scaling.hpp"
 #include "slurm/cluster_profile.hpp"
 #include "slurm/stage_work.hpp"
 
@@ -41,7 +42,12 @@ struct PlanInputs {
   std::vector<int> gpu_counts;          // restrict to these (empty: all the partition allows)
   std::int64_t walltime_s = 0;          // job time limit (0: each partition's maximum)
   std::int64_t done_steps = 0;          // already trained (re-planning the rest of a running chain)
+  recipe::Rule scale_rule = recipe::Rule::kNone;  // scale the recipe to each shape's GPU count (sdn plan --scale-recipe)
 };
+
+// The work a shape of `gpus` GPUs trains: `in.work`, or its recipe scaled to that GPU count.
+StageWork work_for(const PlanInputs& in, int gpus);
+recipe::Recipe recipe_of(const StageWork& work);
 
 struct Candidate {
   Shape shape;
@@ -60,6 +66,7 @@ struct Candidate {
   std::int64_t start_time = 0;      // expected start of the first chunk
   std::int64_t finish_time = 0;
   bool probed = false;              // start_time came from `sbatch --test-only`
+  StageWork work;                   // what this shape trains (the scaled recipe with --scale-recipe)
 };
 
 // Seconds before the time limit at which USR2 must arrive: twice the measured checkpoint time, one step (the
@@ -72,6 +79,22 @@ std::int64_t signal_grace_s(double ckpt_seconds, double step_seconds);
 
 // Chunks the guard allows before it stops a run as a loop: the plan plus slack for preemptions and node failures.
 int max_chunks_for(int planned_chunks);
+
+// GPUs a job of this shape is billed for: whole nodes on exclusive partitions; on shared ones the largest of its
+// GPU, core and memory fractions of a node, times the node's GPUs (Expanse's rule for shared partitions).
+double billed_gpus_for(const Partition& partition, const Shape& shape);
+
+// Jobs of `gpus_per_job` GPUs one user may hold (running + queued) in the partition: INT_MAX without limits.
+int queue_limit(const Partition& partition, int gpus_per_job);
+
+// How a chain is queued within the partition's per-user limits: `wanted_jobs` at once if allowed, else fewer (still
+// at least the planned chunks), else a reshaping chain (one queued at a time). `note` says what changed and why.
+struct ChainQueue {
+  int jobs = 1;
+  bool reshape = false;
+  std::string note;
+};
+ChainQueue plan_chain_queue(const Partition& partition, int gpus_per_job, int chunks, int wanted_jobs, bool reshape);
 
 // Every shape the partitions allow (respecting the filters), in profile order then GPU count.
 std::vector<Shape> candidate_shapes(const ClusterProfile& cluster, const PlanInputs& in);

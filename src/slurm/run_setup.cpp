@@ -49,6 +49,7 @@ GalyleoSpec make_galyleo_spec(const ClusterProfile& cl, const Candidate& c, cons
   g.memory_gb = p ? static_cast<int>(p->mem_per_gpu_mb * g.gpus / 1024) : 0;
   g.time_limit_s = std::min<std::int64_t>(3600, p ? p->max_walltime_s : 3600);
   g.modules = cl.modules;
+  g.modules.insert(g.modules.end(), cl.jupyter_modules.begin(), cl.jupyter_modules.end());
   if (!cl.module_use.empty()) g.modules.push_back("sdn");
   g.module_paths = cl.module_use;
   g.notebook_dir = !cl.project_dir.empty() ? cl.project_dir : run_dir;

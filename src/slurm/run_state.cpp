@@ -93,13 +93,21 @@ std::string no_progress_message(const ChunkRecord& c, std::int64_t latest_step, 
 
 }  // namespace
 
-Decision decide_chunk_start(const RunState& s, int max_chunks, std::int64_t latest_step) {
+bool requeued_by_slurm(const RunState& s, const std::string& job_id, int restart) {
+  if (s.chunks.empty() || job_id.empty()) return false;
+  const ChunkRecord& prev = s.chunks.back();
+  return prev.end == 0 && prev.job_id == job_id && restart > prev.restart;
+}
+
+Decision decide_chunk_start(const RunState& s, int max_chunks, std::int64_t latest_step, const std::string& job_id,
+                            int restart) {
   if (s.complete) return {"done", "complete", "the run is complete"};
   if (s.cancelled) return {"stop", "cancelled", "the run was cancelled with `sdn cancel`"};
   if (s.stopped)
     return {"stop", "stopped", "the run stopped (" + s.end_reason + "): " + s.end_message +
                                    " Fix the cause, then `sdn submit RUN` resumes from the last checkpoint."};
-  if (!s.chunks.empty() && s.chunks.back().end == 0 && s.chunks.back().start >= s.submit_time) {
+  const bool requeued = requeued_by_slurm(s, job_id, restart);
+  if (!requeued && !s.chunks.empty() && s.chunks.back().end == 0 && s.chunks.back().start >= s.submit_time) {
     const auto& prev = s.chunks.back();
     if (latest_step <= prev.step_start) return {"stop", "no_progress", no_progress_message(prev, latest_step, true)};
   }
@@ -108,6 +116,10 @@ Decision decide_chunk_start(const RunState& s, int max_chunks, std::int64_t late
             "the run already used " + std::to_string(s.chunks_since_submit) + " chunks, the limit for this submission is " +
                 std::to_string(max_chunks) + " (loop guard). Check the throughput in the journal; re-plan with a "
                 "longer time limit or --max-chunks, then `sdn submit RUN`."};
+  if (requeued)
+    return {"run", "requeued",
+            "job " + job_id + " was requeued by Slurm (restart " + std::to_string(restart) +
+                ": preemption or node failure) without ending its chunk; it resumes from step " + std::to_string(latest_step)};
   return {"run", "", ""};
 }
 
@@ -129,7 +141,9 @@ Decision decide_chunk_end(const RunState& s, int exit_code, std::int64_t latest_
                                              : " (the trainer died of the forwarded stop signal after saving it)")};
   }
   std::string how = exit_code > 128 && exit_code < 160
-                        ? "was killed by signal " + std::to_string(exit_code - 128)
+                        ? "was killed by signal " + std::to_string(exit_code - 128) +
+                              " (srun --kill-on-bad-exit ends every rank once one fails: the job log names the first, "
+                              "'task N: ...')"
                         : "failed with exit code " + std::to_string(exit_code);
   // The trainer's own message when it journaled one during this chunk (its first line: hints follow in the log).
   const TrainEndRecord& end = s.train_end;

@@ -71,8 +71,16 @@ struct Decision {
 };
 
 // Before training: refuse finished/stopped/cancelled runs, enforce the chunk budget, and apply the
-// no-progress rule to a previous chunk that was killed without recording its end.
-Decision decide_chunk_start(const RunState& state, int max_chunks, std::int64_t latest_step);
+// no-progress rule to a previous chunk that was killed without recording its end. A previous chunk of this same
+// job (`job_id`) with a lower restart count than `restart` was requeued by Slurm itself (PreemptMode=REQUEUE on
+// gpu-preempt, a node failure): it resumes whatever it saved, like a chunk that made progress; the chunk budget
+// still bounds a job that Slurm keeps requeueing.
+Decision decide_chunk_start(const RunState& state, int max_chunks, std::int64_t latest_step,
+                            const std::string& job_id = {}, int restart = 0);
+
+// True when the last chunk has no chunk_end and is the same Slurm job as `job_id`, started with a lower restart count:
+// Slurm requeued the job without our script's cooperation.
+bool requeued_by_slurm(const RunState& state, const std::string& job_id, int restart);
 
 // After the trainer exited with `exit_code`: 0 done; 3 continue only if a newer checkpoint exists (also a death by
 // the forwarded USR2/TERM after a newer checkpoint); else stop.

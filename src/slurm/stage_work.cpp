@@ -15,7 +15,7 @@ StageWork read_stage_work(IniDoc doc, const StageWork& given) {
   if (given.total_steps > 0) {
     w.total_steps = given.total_steps;
   } else {
-    std::int64_t epochs = 1, iters = 0;
+    std::int64_t epochs = 100, iters = 0;  // the trainer's default epochs (src/train/config.hpp)
     doc.read("train.epochs", epochs);
     doc.read("train.iterations_per_epoch", iters);
     if (iters > 0)
@@ -34,6 +34,8 @@ StageWork read_stage_work(IniDoc doc, const StageWork& given) {
     w.per_gpu_batch = given.per_gpu_batch;
   else if (doc.require("train.per_rank_batch", "samples per rank (= per GPU) per micro-batch"))
     doc.read("train.per_rank_batch", w.per_gpu_batch);
+  doc.read("optim.lr", w.lr);
+  doc.read("optim.warmup_steps", w.warmup_steps);
   if (doc.problems().empty()) {
     if (w.total_steps <= 0) doc.add_problem(doc.where("train.epochs") + ": the total number of steps must be positive");
     if (w.global_batch <= 0) doc.add_problem(doc.where("train.global_batch") + ": train.global_batch must be positive");
@@ -46,6 +48,22 @@ StageWork read_stage_work(IniDoc doc, const StageWork& given) {
   doc.throw_if_problems("stage config", "sdn plan reads only [train] epochs, iterations_per_epoch, global_batch and "
                                         "per_rank_batch; override them with --steps, --global-batch, --batch-per-rank");
   return w;
+}
+
+std::string run_ini_text(const std::string& text, const std::string& origin, const StageWork& given,
+                         const std::vector<std::pair<std::string, std::string>>& extra) {
+  std::vector<std::pair<std::string, std::string>> v;
+  if (given.total_steps > 0) {
+    std::int64_t epochs = 100;  // the trainer's default (src/train/config.hpp)
+    IniDoc::parse(text, origin).read("train.epochs", epochs);
+    if (epochs < 1 || given.total_steps % epochs != 0) epochs = 1;
+    v.emplace_back("train.epochs", std::to_string(epochs));
+    v.emplace_back("train.iterations_per_epoch", std::to_string(given.total_steps / epochs));
+  }
+  if (given.global_batch > 0) v.emplace_back("train.global_batch", std::to_string(given.global_batch));
+  if (given.per_gpu_batch > 0) v.emplace_back("train.per_rank_batch", std::to_string(given.per_gpu_batch));
+  v.insert(v.end(), extra.begin(), extra.end());
+  return v.empty() ? text : set_ini_values(text, v);
 }
 
 }  // namespace sdn::slurm

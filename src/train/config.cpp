@@ -52,6 +52,9 @@ void add_common_options(opt::Schema<TrainConfig>& s) {
       .add("train.threads", "LibTorch threads per rank", [](C& c) -> auto& { return c.train.threads; }, opt::Range{1, 256})
       .add("train.device", "auto|cpu|cuda", [](C& c) -> auto& { return c.train.device; },
            opt::Choices{"auto", "cpu", "cuda"})
+      .add("train.scale_recipe", "scale the recipe to the ranks at start: global batch = ranks x per_rank_batch, lr "
+           "by the linear rule (with warm-up) or sqrt, steps to the same images (none|linear|sqrt)",
+           [](C& c) -> auto& { return c.train.scale_recipe; }, opt::Choices{"none", "linear", "sqrt"})
       .add("train.deterministic", "cuDNN deterministic algorithms, no autotuning (bit-exact resume on GPU)",
            [](C& c) -> auto& { return c.train.deterministic; })
       .add("ckpt.every_steps", "checkpoint every N steps (0: off)", [](C& c) -> auto& { return c.ckpt.every_steps; },
@@ -105,7 +108,9 @@ const std::vector<std::string>& resume_neutral_keys() {
       "run-dir",        "log-level",     "data.shards",      "data.eval_split",   "data.threads",
       "data.prefetch",  "data.stage_to", "dist.", "model.init_weights", "model.init_map", "model.init_skip", "train.per_rank_batch",
       "train.log_every", "train.eval_every", "train.eval_samples", "train.threads", "train.device",
-      "train.deterministic", "ckpt.",   "stop."};
+      "train.deterministic", "ckpt.",   "stop.",
+      // applied before training and written back as none: the scaled keys themselves are in the digest
+      "train.scale_recipe"};
   return k;
 }
 

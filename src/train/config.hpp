@@ -52,6 +52,7 @@ struct ScheduleConfig {
   int threads = 1;                          // LibTorch intra-op threads per rank
   std::string device = "auto";              // auto | cpu | cuda
   bool deterministic = false;               // cuDNN deterministic algorithms, no autotuning (GPU bit-exactness)
+  std::string scale_recipe = "none";        // none | linear | sqrt: scale the recipe to the world size at start
 };
 
 struct CheckpointConfig {

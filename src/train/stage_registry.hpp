@@ -23,6 +23,12 @@ struct StageContext {
   int rank = 0, world = 1;            // this process among the training ranks
 };
 
+// The stage's learning-rate knobs that train.scale_recipe scales (the common part scales batch and steps).
+struct RecipeKnobs {
+  double* lr = nullptr;                 // base learning rate
+  std::int64_t* warmup_steps = nullptr; // linear warm-up steps
+};
+
 struct StageSpec {
   std::string name;
   std::string summary;                 // one line for --help
@@ -31,6 +37,7 @@ struct StageSpec {
   std::function<std::vector<std::string>(const TrainConfig&)> validate;                  // may be empty
   std::function<std::vector<std::string>(const TrainConfig&, int world)> validate_for_world;  // may be empty
   std::vector<std::string> resume_neutral_keys;  // its own paths etc. (see config.hpp resume_neutral_keys)
+  std::function<RecipeKnobs(TrainConfig&)> recipe_knobs;  // empty: train.scale_recipe is refused for this stage
   std::function<std::unique_ptr<Stage>(const TrainConfig&, const StageContext&)> make;
 };
 

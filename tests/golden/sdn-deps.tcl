@@ -7,4 +7,7 @@ module-whatis "Name: sdn-deps Version: expanse - modules sdn is built and run wi
 conflict sdn-deps
 if { ![is-loaded slurm] } { module load slurm }
 if { ![is-loaded gpu/0.17.3b] } { module load gpu/0.17.3b }
+if { ![is-loaded gcc/10.2.0] } { module load gcc/10.2.0 }
 if { ![is-loaded cuda/11.2.2] } { module load cuda/11.2.2 }
+if { ![is-loaded openmpi/4.1.3] } { module load openmpi/4.1.3 }
+if { ![is-loaded hdf5/1.10.7] } { module load hdf5/1.10.7 }

@@ -54,6 +54,11 @@ if [[ "$rank" != 0 ]]; then
   done
 fi
 
+# The cores Slurm gave this rank's step: srun's --cpus-per-task shows as TresPerTask=cpu:N; without it (srun does not
+# inherit sbatch's value since 22.05) the step has one core per task. The job script's real count, journaled.
+cpus=$(scontrol show step "${SLURM_JOB_ID:-0}.${SLURM_STEP_ID:-0}" 2>/dev/null | grep -o 'TresPerTask=[^ ]*' | grep -o 'cpu:[0-9]*' | cut -d: -f2)
+"$sdn" journal append --run-dir "$run" --event rank_cpus --json "{\"cpus\": ${cpus:-1}, \"restart\": ${SLURM_RESTART_COUNT:-0}}"
+
 step=$(latest_step)
 digest=$(sed -n 's/^digest //p' "$run/ckpt/$(cat "$run/ckpt/latest" 2>/dev/null)" 2>/dev/null || true)
 digest=${digest:-seed}
@@ -63,6 +68,9 @@ while (( step < total )); do
   [[ -n "$stop" ]] && reason=signal
   (( deadline > 0 && $(date +%s) >= deadline - 5 )) && reason=deadline
   if [[ -n "$reason" ]]; then
+    # More stop signals may follow (Slurm signals every process of the step, srun forwards the script's): the real
+    # trainer is one process that only raises a flag; here they would kill the children that write the checkpoint.
+    trap '' USR2 TERM
     save || { "$sdn" journal append --run-dir "$run" --event train_end --json "{\"reason\": \"error\", \"step\": $step}"; exit 1; }
     "$sdn" journal append --run-dir "$run" --event train_end --json "{\"reason\": \"$reason\", \"step\": $step}"
     exit 3

@@ -91,7 +91,7 @@ TEST_F(MaskRcnnFull, CaffeStyleStridesAndEps) {
   ASSERT_NE(block, nullptr);
   EXPECT_EQ(block->conv1->options.stride()->at(0), 2);  // the stride sits on the 1x1 conv
   EXPECT_EQ(block->conv2->options.stride()->at(0), 1);
-  EXPECT_DOUBLE_EQ(block->bn1->eps, 1e-3);
+  EXPECT_DOUBLE_EQ(block->bn1->options.eps(), 1e-3);
   EXPECT_TRUE(block->conv1->bias.defined());
 }
 

@@ -7,6 +7,7 @@
 #include "core/error.hpp"
 #include "slurm/cluster_profile.hpp"
 #include "slurm/plan.hpp"
+#include "slurm/rank_cpus.hpp"
 #include "slurm/stage_work.hpp"
 #include "slurm/throughput.hpp"
 
@@ -274,4 +275,172 @@ TEST(SlurmPlan, NodeLocalStagingIsAPerChunkOverhead) {
   const std::string table = format_plan_table(in, {staged}, 0);
   EXPECT_NE(table.find("node-local staging of the shards: 300 s per job"), std::string::npos) << table;
   EXPECT_EQ(format_plan_table(inputs(), {plain}, 0).find("staging"), std::string::npos);
+}
+
+// Expanse's per-user limits are in the profile; shared jobs are billed for their largest fraction of a node.
+TEST(SlurmLimits, ProfileLimitsQueueLimitAndSharedBilling) {
+  auto ex = parse_cluster_profile(IniDoc::load(source_dir() + "/configs/clusters/expanse.ini"));
+  const Partition& gpu = *ex.find("gpu");
+  EXPECT_EQ(gpu.max_jobs, 8);
+  EXPECT_EQ(gpu.max_user_gpus, 32);
+  EXPECT_EQ(ex.find("gpu-shared")->max_jobs, 24);
+  EXPECT_EQ(ex.find("gpu-shared")->max_user_gpus, 24);
+  EXPECT_EQ(ex.find("gpu-preempt")->max_user_gpus, 24);
+  EXPECT_EQ(ex.find("gpu-debug")->max_jobs, 2);
+  EXPECT_EQ(ex.find("gpu-debug")->max_running, 1);
+  EXPECT_EQ(ex.account_placeholder, ex.account);  // the shipped account is the example: plans refuse it
+  EXPECT_EQ(queue_limit(gpu, 4), 8);    // 8 jobs, 8 x 4 = 32 GPUs
+  EXPECT_EQ(queue_limit(gpu, 16), 2);   // 32 GPUs / 16
+  EXPECT_EQ(queue_limit(*ex.find("gpu-shared"), 3), 8);  // 24 GPUs / 3
+
+  // Shared: 1 GPU, 10 of 40 cores, 92G of 384G -> the GPU fraction (1/4) decides: 1 GPU billed.
+  Partition shared = *ex.find("gpu-shared");
+  EXPECT_DOUBLE_EQ(billed_gpus_for(shared, Shape{"gpu-shared", 1, 1, 1, 3600}), 1.0);
+  // 20 cores per GPU: the core fraction (20/40) decides: 2 GPUs billed for a 1-GPU job.
+  shared.cores_per_gpu = 20;
+  EXPECT_DOUBLE_EQ(billed_gpus_for(shared, Shape{"gpu-shared", 1, 1, 1, 3600}), 2.0);
+  // 192G per GPU: the memory fraction (192/384) decides.
+  shared.cores_per_gpu = 10;
+  shared.mem_per_gpu_mb = 192 * 1024;
+  EXPECT_DOUBLE_EQ(billed_gpus_for(shared, Shape{"gpu-shared", 1, 1, 1, 3600}), 2.0);
+  EXPECT_DOUBLE_EQ(billed_gpus_for(gpu, Shape{"gpu", 2, 8, 4, 3600}), 8.0);  // exclusive: whole nodes
+
+  // The SU estimate uses it.
+  PlanInputs in = inputs();
+  Candidate c = evaluate_shape(ex, in, Shape{"gpu-shared", 1, 1, 1, 3600}, in.now);
+  ASSERT_TRUE(c.feasible) << c.why_not;
+  ex.partitions[1].cores_per_gpu = 20;
+  ASSERT_EQ(ex.partitions[1].name, "gpu-shared");
+  Candidate c2 = evaluate_shape(ex, in, Shape{"gpu-shared", 1, 1, 1, 3600}, in.now);
+  EXPECT_NEAR(c2.billed_gpu_hours, 2 * c.billed_gpu_hours, 1e-9);
+
+  // A job above the per-user GPU limit is not possible.
+  Partition tight = gpu;
+  tight.max_user_gpus = 8;
+  ex.partitions[0] = tight;
+  Candidate big = evaluate_shape(ex, in, Shape{"gpu", 4, 16, 4, 3600}, in.now);
+  EXPECT_FALSE(big.feasible);
+  EXPECT_NE(big.why_not.find("per-user limit of 8 GPUs"), std::string::npos) << big.why_not;
+}
+
+TEST(SlurmLimits, ChainQueueStaysWithinTheLimits) {
+  auto ex = parse_cluster_profile(IniDoc::load(source_dir() + "/configs/clusters/expanse.ini"));
+  const Partition& gpu = *ex.find("gpu");
+  // 3 chunks + 1 spare on 4 GPUs: 4 jobs <= 8, unchanged.
+  ChainQueue q = plan_chain_queue(gpu, 4, 3, 4, false);
+  EXPECT_EQ(q.jobs, 4);
+  EXPECT_FALSE(q.reshape);
+  EXPECT_TRUE(q.note.empty());
+  // 16 GPUs: 2 jobs at most (32 GPUs). 2 chunks: queue 2 (no spare), and say so.
+  q = plan_chain_queue(gpu, 16, 2, 3, false);
+  EXPECT_EQ(q.jobs, 2);
+  EXPECT_FALSE(q.reshape);
+  EXPECT_NE(q.note.find("queueing 2 jobs instead of 3"), std::string::npos) << q.note;
+  // 3 chunks do not fit: a reshaping chain, one queued at a time.
+  q = plan_chain_queue(gpu, 16, 3, 4, false);
+  EXPECT_EQ(q.jobs, 1);
+  EXPECT_TRUE(q.reshape);
+  EXPECT_NE(q.note.find("reshaping chain instead"), std::string::npos) << q.note;
+  // gpu-debug: 2 jobs; a 5-chunk chain reshapes.
+  q = plan_chain_queue(*ex.find("gpu-debug"), 1, 5, 6, false);
+  EXPECT_TRUE(q.reshape);
+  EXPECT_EQ(q.note.find("even that"), std::string::npos);
+}
+
+// Command-line overrides are written into run.ini: existing keys replaced in place, missing ones added to their
+// section, the rest verbatim; idempotent.
+TEST(SlurmIni, SetValuesReplacesAddsAndKeepsTheRest) {
+  const std::string text = "stage = semantic\n# keep me\n[train]\n  epochs = 4   \nglobal_batch = 2\n\n[model]\narch = x\n";
+  const std::string out = set_ini_values(
+      text, {{"train.global_batch", "8"}, {"train.per_rank_batch", "2"}, {"optim.lr", "0.04"}, {"stage", "semantic"}});
+  EXPECT_EQ(out, "stage = semantic\n# keep me\n[train]\n  epochs = 4   \nglobal_batch = 8\nper_rank_batch = 2\n\n"
+                 "[model]\narch = x\n\n[optim]\nlr = 0.04\n");
+  EXPECT_EQ(set_ini_values(out, {{"train.global_batch", "8"}, {"train.per_rank_batch", "2"}, {"optim.lr", "0.04"}}), out);
+  auto w = read_stage_work(IniDoc::parse(set_ini_values(text, {{"train.iterations_per_epoch", "25"},
+                                                               {"train.per_rank_batch", "1"}}), "s.ini"));
+  EXPECT_EQ(w.total_steps, 100);
+  EXPECT_EQ(w.global_batch, 2);
+}
+
+// The threads a rank starts against the cores it gets.
+TEST(SlurmThreads, WarnsWhenThreadsOversubscribeTheCores) {
+  RankThreads t = read_rank_threads(IniDoc::parse("[train]\nthreads = 4\n[data]\nthreads = 2\n", "s.ini"));
+  EXPECT_EQ(t.total(), 6);
+  EXPECT_TRUE(oversubscription_warning(t, 10).empty());
+  EXPECT_TRUE(oversubscription_warning(t, 6).empty());
+  const std::string w = oversubscription_warning(t, 1);
+  EXPECT_NE(w.find("6 threads (train.threads = 4, data.threads = 2) on 1 core:"), std::string::npos) << w;
+  RankThreads d = read_rank_threads(IniDoc::parse("[train]\nepochs = 1\n", "s.ini"));  // the trainer's defaults
+  EXPECT_EQ(d.train_threads, 1);
+  EXPECT_EQ(d.data_threads, 2);
+  EXPECT_FALSE(oversubscription_warning(d, 2).empty());
+}
+
+// `sdn plan --steps/--global-batch/--batch-per-rank` and the trainer agree: run.ini carries the overrides, and
+// reading it back gives the planned work (issue 9, item 12).
+TEST(SlurmStage, OverridesAreWrittenIntoRunIni) {
+  const std::string stage = "stage = semantic\n[train]\nepochs = 4\niterations_per_epoch = 100\nglobal_batch = 2\n"
+                            "per_rank_batch = 1\n";
+  StageWork given;
+  given.total_steps = 1000;
+  given.global_batch = 8;
+  given.per_gpu_batch = 2;
+  const StageWork planned = read_stage_work(IniDoc::parse(stage, "s.ini"), given);
+  const std::string run_ini = run_ini_text(stage, "s.ini", given);
+  const StageWork trained = read_stage_work(IniDoc::parse(run_ini, "run.ini"));
+  EXPECT_EQ(trained.total_steps, planned.total_steps);
+  EXPECT_EQ(trained.global_batch, 8);
+  EXPECT_EQ(trained.per_gpu_batch, 2);
+  EXPECT_NE(run_ini.find("epochs = 4\niterations_per_epoch = 250\n"), std::string::npos) << run_ini;
+  given.total_steps = 1001;  // not a multiple of 4 epochs
+  EXPECT_NE(run_ini_text(stage, "s.ini", given).find("epochs = 1\niterations_per_epoch = 1001\n"), std::string::npos);
+  EXPECT_EQ(run_ini_text(stage, "s.ini", StageWork{}), stage);  // no overrides: verbatim
+  // Without train.epochs both sides use the trainer's default of 100.
+  EXPECT_EQ(read_stage_work(IniDoc::parse("[train]\niterations_per_epoch = 10\nglobal_batch = 2\nper_rank_batch = 1\n",
+                                          "s.ini")).total_steps, 1000);
+}
+
+// Recipe scaling (issue 11, item 8): the arithmetic, and the planner scaling each shape's recipe.
+TEST(SlurmRecipe, ScalesBatchLrStepsAndWarmup) {
+  using namespace sdn::recipe;
+  Rule rule;
+  EXPECT_TRUE(parse_rule("linear", rule).empty());
+  EXPECT_EQ(rule, Rule::kLinear);
+  EXPECT_FALSE(parse_rule("cubic", rule).empty());
+  const Recipe base{500000, 2, 1, 0.01, 0};
+  Recipe lin = scale(base, 8, Rule::kLinear);
+  EXPECT_EQ(lin.global_batch, 8);
+  EXPECT_DOUBLE_EQ(lin.lr, 0.04);
+  EXPECT_EQ(lin.total_steps, 125000);  // same 1,000,000 images
+  EXPECT_EQ(lin.warmup_steps, 6250);   // 5% of the new steps
+  Recipe sq = scale(base, 8, Rule::kSqrt);
+  EXPECT_DOUBLE_EQ(sq.lr, 0.02);
+  EXPECT_EQ(sq.total_steps, 125000);
+  EXPECT_EQ(sq.warmup_steps, 0);
+  Recipe odd = scale(Recipe{1001, 2, 1, 0.01, 100}, 4, Rule::kLinear);
+  EXPECT_EQ(odd.total_steps, 501);     // ceil: never fewer images than the original
+  EXPECT_EQ(odd.warmup_steps, 50);     // the old warm-up (100 steps of batch 2 -> 50 of 4) beats 5% (26)
+  EXPECT_EQ(scale(base, 8, Rule::kNone).global_batch, 2);
+}
+
+TEST(SlurmRecipe, PlanScalesEachShapeAndShowsTheRecipe) {
+  auto ex = parse_cluster_profile(IniDoc::load(source_dir() + "/configs/clusters/expanse.ini"));
+  PlanInputs in;
+  in.work = read_stage_work(IniDoc::load(source_dir() + "/configs/semantic.ini"));
+  in.images_per_s_per_gpu = 4;
+  parse_scaling("1:1,4:0.9", in.scaling);
+  in.partitions = {"gpu"};
+  in.gpu_counts = {4};
+  auto plain = plan_candidates(ex, in);
+  ASSERT_EQ(plain.size(), 1u);
+  EXPECT_FALSE(plain[0].feasible);  // global batch 2 cannot run on 4 GPUs
+  in.scale_rule = sdn::recipe::Rule::kLinear;
+  auto scaled = plan_candidates(ex, in);
+  ASSERT_TRUE(scaled[0].feasible) << scaled[0].why_not;
+  EXPECT_EQ(scaled[0].work.global_batch, 4);
+  EXPECT_EQ(scaled[0].work.total_steps, in.work.total_steps / 2);
+  EXPECT_DOUBLE_EQ(scaled[0].work.lr, 2 * in.work.lr);
+  const std::string table = format_plan_table(in, scaled, pick_best(scaled));
+  EXPECT_NE(table.find("recipe: global batch 4 (4 GPUs x 1), lr 0.02 (linear rule, x2)"), std::string::npos) << table;
+  EXPECT_NE(table.find("check the accuracy"), std::string::npos);
 }

@@ -248,3 +248,20 @@ TEST(SlurmChainReport, ComparesChunksWithTheUninterruptedRun) {
   untimed[0].erase("process_seconds");
   EXPECT_THROW(chain_report(summarize(chained), summarize(untimed), "run", "ref"), sdn::Error);
 }
+
+// Slurm requeued the job itself (preemption): the next start of the same job with a higher restart count and no
+// chunk_end of ours resumes, even without progress; another job in the same situation is still a no-progress stop.
+TEST(SlurmGuards, RequeuedBySlurmResumes) {
+  const RunState s = summarize(submitted_with_one_chunk(0));
+  EXPECT_TRUE(requeued_by_slurm(s, "7", 1));
+  EXPECT_FALSE(requeued_by_slurm(s, "7", 0));
+  EXPECT_FALSE(requeued_by_slurm(s, "8", 1));
+  Decision d = decide_chunk_start(s, 5, 0, "7", 1);
+  EXPECT_EQ(d.action, "run");
+  EXPECT_EQ(d.reason, "requeued");
+  EXPECT_NE(d.message.find("requeued by Slurm"), std::string::npos) << d.message;
+  EXPECT_EQ(decide_chunk_start(s, 5, 0, "8", 0).reason, "no_progress");
+  EXPECT_EQ(decide_chunk_start(s, 5, 0).reason, "no_progress");
+  // The chunk budget still bounds a job Slurm keeps requeueing.
+  EXPECT_EQ(decide_chunk_start(s, 1, 0, "7", 1).reason, "max_chunks");
+}

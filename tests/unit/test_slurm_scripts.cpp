@@ -97,8 +97,20 @@ TEST(SlurmGolden, ExpanseRequeueScript) {
   EXPECT_NE(text.find("#SBATCH --open-mode=append\n"), std::string::npos);
   EXPECT_NE(text.find("#SBATCH --account=abc123\n"), std::string::npos);
   EXPECT_NE(text.find("#SBATCH --gpus-per-node=4\n"), std::string::npos);
-  EXPECT_NE(text.find("srun --mpi=pmi2 sdn train --config"), std::string::npos);
+  // srun gets the rank's cores (not inherited from sbatch since Slurm 22.05) and ends every rank when one fails.
+  EXPECT_NE(text.find("srun --mpi=pmi2 --kill-on-bad-exit=1 --cpus-per-task=\"$SLURM_CPUS_PER_TASK\" sdn train --config"),
+            std::string::npos);
+  EXPECT_NE(text.find("--cpus-per-rank \"${SLURM_CPUS_PER_TASK:-1}\""), std::string::npos);
   EXPECT_NE(text.find("scontrol requeue \"$SLURM_JOB_ID\""), std::string::npos);
+  // A requeue that fails because Slurm already requeued the job (preemption) does not stop the run.
+  EXPECT_LT(text.find("scontrol requeue \"$SLURM_JOB_ID\""), text.find("Restarts="));
+  EXPECT_LT(text.find("Restarts="), text.find("--reason requeue_failed"));
+  // Lmod runs outside set -u.
+  const auto plus_u = text.find("set +u\n"), load = text.find("module load "), minus_u = text.find("set -u\n");
+  EXPECT_TRUE(plus_u < text.find("module reset") && load < minus_u && minus_u != std::string::npos);
+  // SDSC's multi-node settings, values with commas intact.
+  EXPECT_NE(text.find("export UCX_TLS=\"shm,rc,ud,dc\"\n"), std::string::npos);
+  EXPECT_NE(text.find("export NCCL_IB_HCA=\"mlx5_0\"\n"), std::string::npos);
   expect_golden_and_example("expanse-requeue.sbatch", text);
 }
 
@@ -167,6 +179,9 @@ TEST(SlurmGolden, GalyleoCommand) {
   std::string cmd = render_galyleo(g) + "\n";
   EXPECT_NE(cmd.find("launch --account abc123 --partition gpu-shared --cpus 10 --memory 92 --gpus 1 --time-limit 01:00:00"),
             std::string::npos) << cmd;
+  // Jupyter comes from the gpu stack; the login shell finds the sdn module that galyleo checks before launching.
+  EXPECT_NE(cmd.find(",py-jupyterlab/3.2.1,sdn "), std::string::npos) << cmd;
+  EXPECT_EQ(cmd.find("module use \"/expanse/lustre/projects/abc123/$USER/sdn/env-modules\" && "), 0u) << cmd;
   expect_golden_and_example("expanse-notebook.galyleo", cmd);
   g.account.clear();
   EXPECT_EQ(validate_galyleo(g).size(), 1u);
@@ -188,10 +203,12 @@ TEST(SlurmGolden, Modulefiles) {
   deps.version = "expanse";
   deps.description = "modules sdn is built and run with on expanse";
   deps.help = {"Loads the Expanse GPU stack."};
-  deps.depends = {"slurm", "gpu/0.17.3b", "cuda/11.2.2"};
+  // What `sdn cluster modulefiles` writes: the profile's module set, where gcc/10.2.0 comes before cuda.
+  deps.depends = parse_cluster_profile(IniDoc::load(source_dir() + "/configs/clusters/expanse.ini")).modules;
   const std::string lua = render_modulefile_lua(deps);
   EXPECT_EQ(lua.find("PATH"), std::string::npos);  // a pure dependency set changes no paths
   EXPECT_NE(lua.find("depends_on(\"gpu/0.17.3b\")"), std::string::npos);
+  EXPECT_LT(lua.find("depends_on(\"gcc/10.2.0\")"), lua.find("depends_on(\"cuda/"));
   expect_golden("sdn-deps.lua", lua);
   expect_golden("sdn-deps.tcl", render_modulefile_tcl(deps));
 }
@@ -204,7 +221,11 @@ TEST(SlurmGolden, LocalClusterConfig) {
   s.ctld_port = 26817;
   s.slurmd_port = 26818;
   auto values = template_values(s);
-  expect_golden("local-slurm.conf", render_template(slurm_conf_template(), values));
+  const std::string conf = render_template(slurm_conf_template(), values);
+  // Preemption by requeue, gpu-preempt below every other partition (tests/slurm/test_preempt.sh).
+  EXPECT_NE(conf.find("\nPreemptType=preempt/partition_prio\nPreemptMode=REQUEUE\n"), std::string::npos);
+  EXPECT_NE(conf.find("PartitionName=gpu-preempt Nodes=node1 MaxTime=7-00:00:00 MaxNodes=1 PriorityTier=1"), std::string::npos);
+  expect_golden("local-slurm.conf", conf);
   expect_golden("local-gres.conf", render_template(gres_conf_template(), values));
 }
 

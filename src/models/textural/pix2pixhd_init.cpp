@@ -19,11 +19,6 @@ void init_conv(const torch::Tensor& weight, const torch::Tensor& bias, at::Gener
 
 }  // namespace
 
-torch::nn::InstanceNorm2d instance_norm(int64_t channels) {
-  return torch::nn::InstanceNorm2d(
-      torch::nn::InstanceNorm2dOptions(channels).affine(false).track_running_stats(true));
-}
-
 void pix2pixhd_init(torch::nn::Module& module, std::uint64_t seed) {
   auto gen = init::make_generator(seed);
   torch::NoGradGuard no_grad;

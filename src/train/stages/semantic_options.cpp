@@ -23,6 +23,8 @@ void add_semantic_options(opt::Schema<TrainConfig>& s) {
       .add("optim.momentum", "SGD momentum", [](C& c) -> auto& { return so(c).optim.momentum; }, opt::Range{0, 1})
       .add("optim.weight_decay", "SGD weight decay", [](C& c) -> auto& { return so(c).optim.weight_decay; }, opt::Range{0, 1})
       .add("optim.lr_power", "poly decay power", [](C& c) -> auto& { return so(c).optim.lr_power; }, opt::Range{0, 10})
+      .add("optim.warmup_steps", "linear lr warm-up over the first N steps (0: none)",
+           [](C& c) -> auto& { return so(c).optim.warmup_steps; }, opt::Range{0, 1e15})
       .add("optim.deep_sup_scale", "weight of the deep-supervision loss",
            [](C& c) -> auto& { return so(c).optim.deep_sup_scale; }, opt::Range{0, 10})
       .add("augment.short_sides", "random short side choices (empty: no rescale)",

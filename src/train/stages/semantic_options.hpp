@@ -23,6 +23,7 @@ struct SemanticOptions {
     double weight_decay = 1e-4;
     double lr_power = 0.9;            // poly decay: lr * (1 - step/total)^power
     double deep_sup_scale = 0.4;
+    std::int64_t warmup_steps = 0;    // linear warm-up of the lr over the first steps (recipe scaling; 0: none)
   } optim;
   struct Augment {
     std::vector<int> short_sides = {100, 150, 200, 300, 375};

@@ -93,7 +93,9 @@ LossTerms SemanticStage::loss(size_t, size_t, const std::vector<data::Sample>& s
 }
 
 double SemanticStage::lr(size_t, std::int64_t step, std::int64_t total_steps) const {
-  return poly_lr(options_.optim.lr, std::max<std::int64_t>(0, step - 1), total_steps, options_.optim.lr_power);
+  const auto& o = options_.optim;
+  return poly_lr(o.lr, std::max<std::int64_t>(0, step - 1), total_steps, o.lr_power) *
+         (o.warmup_steps > 0 ? std::min(1.0, (step + 1.0) / static_cast<double>(o.warmup_steps)) : 1.0);
 }
 
 torch::Tensor SemanticStage::predict_probabilities(const data::Sample& s, const std::vector<int>& scales) {
@@ -179,6 +181,10 @@ StageSpec semantic_stage_spec() {
   s.validate = validate_semantic;
   s.validate_for_world = validate_semantic_for_world;
   s.resume_neutral_keys = {"model.encoder_weights"};  // read at step 0 only, like model.init_weights
+  s.recipe_knobs = [](TrainConfig& c) {
+    auto& o = stage_options<SemanticOptions>(c).optim;
+    return RecipeKnobs{&o.lr, &o.warmup_steps};
+  };
   s.make = [](const TrainConfig& c, const StageContext& ctx) -> std::unique_ptr<Stage> {
     return std::make_unique<SemanticStage>(c, ctx);
   };
