@@ -6,6 +6,7 @@
 #include <mutex>
 
 #include "train/stages/derender_stage.hpp"
+#include "train/stages/maskrcnn_stage.hpp"
 #include "train/stages/semantic_stage.hpp"
 #include "train/stages/textural_stage.hpp"
 
@@ -23,6 +24,7 @@ Registry& registry() {
     auto* reg = new Registry;  // never destroyed: stages may be looked up during static destruction
     // The built-in stages, in the order `--help` lists them.
     reg->specs.push_back(semantic_stage_spec());
+    reg->specs.push_back(maskrcnn_stage_spec());
     reg->specs.push_back(derender_stage_spec());
     reg->specs.push_back(textural_stage_spec());
     return reg;
