@@ -4,12 +4,14 @@
 #include <gtest/gtest.h>
 
 #include "ckpt/store.hpp"
+#include "models/weights_io.hpp"
 #include "core/error.hpp"
 #include "train/config.hpp"
 #include "train/loop.hpp"
 #include "train/stage_registry.hpp"
 #include "train/step_runner.hpp"
 #include "train/stages/semantic_options.hpp"
+#include "train/init_weights.hpp"
 #include "train/stop.hpp"
 #include "train/train_state.hpp"
 
@@ -217,4 +219,39 @@ TEST(Progress, LineShowsEveryTermAndPhaseRate) {
   EXPECT_NE(line.find("ETA 00:01:05"), std::string::npos) << line;
   auto two = progress_line(5, 10, 2.0, {{"G/gan", 1}}, {{"G", 2e-4}, {"D", 1e-4}}, 0);
   EXPECT_NE(two.find("lr/G 2.000e-04 lr/D 1.000e-04"), std::string::npos) << two;
+}
+
+// model.init_weights / init_map / init_skip as every stage applies them (train/init_weights.hpp).
+TEST(InitWeights, MapAndSkipGoThroughTheMappedImportStrictly) {
+  struct Inner : torch::nn::Module {
+    Inner() { conv = register_module("conv", torch::nn::Conv2d(torch::nn::Conv2dOptions(1, 2, 1))); }
+    torch::nn::Conv2d conv{nullptr};
+  };
+  struct Outer : torch::nn::Module {
+    Outer() {
+      encoder = register_module("encoder", std::make_shared<Inner>());
+      head = register_module("head", torch::nn::Linear(2, 1));
+    }
+    std::shared_ptr<Inner> encoder;
+    torch::nn::Linear head{nullptr};
+  };
+  const std::string file = ::testing::TempDir() + "/sdn-init-weights.h5";
+  Inner source;
+  torch::NoGradGuard no_grad;
+  source.conv->weight.fill_(0.5);
+  models::export_weights(source, "inner", file);
+
+  Outer target;
+  InitConfig init;
+  init.weights = file;
+  EXPECT_EQ(import_initial_weights(target, "outer", InitConfig{}), "");  // nothing asked, nothing done
+  // Without a map the file's keys (conv.*) are not the model's (encoder.conv.*): a strict error naming them.
+  init.map = {};
+  init.skip = "head\\..*";
+  EXPECT_THROW(import_initial_weights(target, "outer", init), Error);
+  init.map = {"=encoder."};
+  const std::string report = import_initial_weights(target, "outer", init);
+  EXPECT_NE(report.find("loaded 2"), std::string::npos) << report;
+  EXPECT_TRUE(torch::equal(target.encoder->conv->weight, source.conv->weight));
+  std::remove(file.c_str());
 }
