@@ -64,7 +64,7 @@ FileChecksum stream(int fd, const std::string& path, Sink&& sink) {
 }
 
 std::string hex(std::int64_t crc) {
-  char b[16];
+  char b[24];
   std::snprintf(b, sizeof b, "%08llx", static_cast<unsigned long long>(crc));
   return b;
 }

@@ -226,8 +226,9 @@ void expect_views_match_copying(const Communicator& comm, MpiProgress progress) 
       if (!b.defined()) continue;
       EXPECT_TRUE(bits_equal(a, b)) << item.key() << ": the view path differs from the copying path";
       if (step == 1) home[item.key()] = a.data_ptr();
-      if (step > 1 && home.count(item.key()))
+      if (step > 1 && home.count(item.key())) {
         EXPECT_EQ(a.data_ptr(), home[item.key()]) << item.key() << ": the gradient left its bucket";
+      }
     }
     EXPECT_FALSE(viewed->never.grad().defined());
     ov_sgd.step();

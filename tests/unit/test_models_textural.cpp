@@ -3,8 +3,8 @@
 // initialisation follows pix2pixHD's weights_init and the seed, outputs have the documented shapes, the
 // instance pooling gives one code per instance, and the input encoding reproduces encode_input/vkitti_dataset.
 // Regenerate the golden lists (only after a deliberate change to the reference definitions):
-//   for n in netG netE netD; do /usr/bin/python3 bench/textural_reference.py params $n \
-//       > tests/golden/textural_$n.params.txt; done
+//   for n in netG netE netD; do
+//     /usr/bin/python3 bench/textural_reference.py params $n > tests/golden/textural_$n.params.txt; done
 #include <gtest/gtest.h>
 
 #include <cmath>
