@@ -1,6 +1,7 @@
 // The textural stage's own parts without shards: its config checks, the crop pipeline (scale width, random
 // crop keyed by the step and item, centre crop for eval, flip without mirroring the poses), the ground-truth
-// encoding of a batch, the predicted encoding from a semantic and a derenderer `sdn predict` output, the two phases (D reuses G's fake) and the 100 + 100 epoch rate.
+// encoding of a batch, the predicted encoding from a semantic and a derenderer `sdn predict` output, the two
+// phases (D reuses G's fake) and the 100 + 100 epoch rate.
 #include <gtest/gtest.h>
 
 #include <filesystem>

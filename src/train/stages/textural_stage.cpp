@@ -183,7 +183,8 @@ TexturalPlanes TexturalStage::planes(const data::Sample& s, const data::SampleIn
       nlohmann::json d;
       try {
         d = nlohmann::json::parse(fs::read_file(json_path));
-        for (auto it = d.begin(); it != d.end(); ++it) p.alpha_of[std::stoll(it.key())] = it.value().at("alpha").get<double>();
+        for (auto it = d.begin(); it != d.end(); ++it)
+          p.alpha_of[std::stoll(it.key())] = it.value().at("alpha").get<double>();
       } catch (const std::exception& e) {
         throw UsageError("textural.geometric_dir: " + json_path + " is not a derenderer prediction: " + e.what(),
                          "it must map instance values to objects with an \"alpha\" (docs/data-format.md)");
@@ -266,7 +267,8 @@ tx::TexturalBatch TexturalStage::batch(const std::vector<TexturalPlanes>& planes
     auto nrgb = torch::empty({n, h, w, 3}, torch::kUInt8);
     for (int64_t b = 0; b < n; ++b) {
       const auto& p = planes[static_cast<size_t>(b)];
-      SDN_CHECK(p.normals.size() == static_cast<size_t>(h * w * 3), "textural: a batch mixes frames with and without normals");
+      SDN_CHECK(p.normals.size() == static_cast<size_t>(h * w * 3),
+                "textural: a batch mixes frames with and without normals");
       std::copy(p.normals.begin(), p.normals.end(), nrgb[b].data_ptr<std::uint8_t>());
     }
     out.normals = tx::normal_channels(nrgb.permute({0, 3, 1, 2}));
