@@ -7,7 +7,9 @@
 #  - eval prints L1 / PSNR / SSIM (json in range) and predict writes reconstructions and image | reconstruction
 #    strips; the VGG loss without textural.vgg_weights is refused, naming the key, and with a seeded VGG-19
 #    in torchvision's layout (converted by scripts/pth_to_h5.py) it trains and reports G/vgg > 0;
-#  - textural.inputs = predicted reads a semantic run's label PNGs (written here as `sdn predict` lays them out).
+#  - textural.inputs = predicted reads a semantic run's label PNGs (written here as `sdn predict` lays them out),
+#    and with textural.geometric_dir a derenderer run's instance maps, JSON poses and normal maps (a fake
+#    derenderer predict output): the G loss changes with them, and a missing normal map is named.
 source "$(dirname "$0")/lib.sh"
 STEPS=6
 
@@ -146,3 +148,37 @@ rc=0; train "$T/pred-missing.log" "$T/pred-missing" --textural.inputs predicted 
   --train.per_rank_batch 2 --train.epochs 3 --train.iterations_per_epoch 1 || rc=$?
 [[ $rc != 0 ]] && grep -q "$T/nowhere" "$T/pred-missing.log" || fail "a missing label map is not named" "$T/pred-missing.log"
 pass "predicted label maps read; a missing one is named"
+
+note "predicted inputs with textural.geometric_dir: a derenderer predict output (instances, poses, normals)"
+"$PY" - "$T/geo" <<'PY'
+import json, os, sys, zlib, struct
+out = sys.argv[1]
+def png(path, w, h, rows, colour):  # 8-bit PNG, colour type 0 (grey) or 2 (RGB)
+    raw = b''.join(b'\0' + bytes(r) for r in rows)
+    chunk = lambda t, d: struct.pack('>I', len(d)) + t + d + struct.pack('>I', zlib.crc32(t + d) & 0xffffffff)
+    data = b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', struct.pack('>IIBBBBB', w, h, 8, colour, 0, 0, 0)) + \
+        chunk(b'IDAT', zlib.compress(raw)) + chunk(b'IEND', b'')
+    open(path, 'wb').write(data)
+d = os.path.join(out, '0001', 'clone'); os.makedirs(d)
+obj = lambda x: 1 if 40 <= x < 80 else 2 if 100 <= x < 120 else 0
+for f in range(6):
+    base = os.path.join(d, '%05d' % f)
+    png(base + '.png', 160, 48, [[obj(x) for x in range(160)] for y in range(48)], 0)
+    png(base + '-normal.png', 160, 48,
+        [sum(([x, y * 5, 200] if obj(x) else [127, 127, 127] for x in range(160)), []) for y in range(48)], 2)
+    json.dump({'1': {'class_id': 2, 'depth': 10.0, 'alpha': 1.0 + f / 10}, '2': {'class_id': 12, 'depth': 20.0, 'alpha': -2.0}},
+              open(base + '.json', 'w'))
+PY
+rc=0; train "$T/geo.log" "$T/geo-run" --textural.inputs predicted --textural.semantic_dir "$T/labels" \
+  --textural.geometric_dir "$T/geo" --train.per_rank_batch 2 --train.epochs 3 --train.iterations_per_epoch 1 || rc=$?
+expect_rc "training on predicted label and geometric maps" $rc 0 "$T/geo.log"
+grep -q "instances, poses and normals from $T/geo" "$T/geo.log" || fail "no log line naming textural.geometric_dir" "$T/geo.log"
+l1() { head -n 1 "$1/logs/metrics.tsv" | grep -o 'G/l1=[^	]*' | cut -d= -f2; }
+[[ -n $(l1 "$T/geo-run") && $(l1 "$T/geo-run") != "$(l1 "$T/pred")" ]] ||
+  fail "the first G/l1 ($(l1 "$T/geo-run")) equals the run without geometric maps ($(l1 "$T/pred")): they were not used"
+cp -r "$T/geo" "$T/geo-missing" && rm "$T"/geo-missing/0001/clone/*-normal.png
+rc=0; train "$T/geo-missing.log" "$T/geo-missing-run" --textural.inputs predicted --textural.semantic_dir "$T/labels" \
+  --textural.geometric_dir "$T/geo-missing" --train.per_rank_batch 2 --train.epochs 3 --train.iterations_per_epoch 1 || rc=$?
+[[ $rc != 0 ]] && grep -q "$T/geo-missing/0001/clone/[0-9]*-normal.png" "$T/geo-missing.log" ||
+  fail "a missing normal map is not named" "$T/geo-missing.log"
+pass "derenderer instances, poses and normals read (G/l1 $(l1 "$T/geo-run") vs $(l1 "$T/pred")); a missing file is named"

@@ -1,9 +1,14 @@
 // The textural stage's own parts without shards: its config checks, the crop pipeline (scale width, random
 // crop keyed by the step and item, centre crop for eval, flip without mirroring the poses), the ground-truth
-// encoding of a batch, the two phases (D reuses G's fake) and the 100 + 100 epoch rate.
+// encoding of a batch, the predicted encoding from a semantic and a derenderer `sdn predict` output, the two
+// phases (D reuses G's fake) and the 100 + 100 epoch rate.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include "core/error.hpp"
+#include "core/fs.hpp"
+#include "data/image_io.hpp"
 #include "models/textural/textural_inputs.hpp"
 #include "train/stage_registry.hpp"
 #include "train/stages/textural_stage.hpp"
@@ -141,4 +146,71 @@ TEST(TexturalStage, PhaseDReusesTheFakeOfPhaseGAndTheRateFollowsTheEpochs) {
   EXPECT_DOUBLE_EQ(st.lr(0, 0, 30), 2e-4);
   EXPECT_DOUBLE_EQ(st.lr(1, 19, 30), 2e-4);
   EXPECT_DOUBLE_EQ(st.lr(0, 20, 30), 1e-4);
+}
+
+// A semantic and a derenderer `sdn predict` output for frame() as world w, variation v, frame 3: semantic
+// Car (1) in x 20..39, else Road (4); the derenderer's object 2 (alpha 2.0) in x 30..34, object 7 (no JSON
+// entry: a ground-truth mask it did not derender) in x 50..54; normals (x, y, 200) on the objects, else 127.
+struct Predicted {
+  std::string root = (std::filesystem::temp_directory_path() / "sdn_textural_predicted").string();
+  std::string semantic = root + "/semantic", geometric = root + "/geometric";
+  Predicted() {
+    std::filesystem::remove_all(root);
+    fs::ensure_writable_dir(semantic + "/w/v");
+    fs::ensure_writable_dir(geometric + "/w/v");
+    const int W = 80, H = 24;
+    data::img::Image8 sem{W, H, 1, {}}, inst{W, H, 1, {}}, normal{W, H, 3, {}};
+    for (int y = 0; y < H; ++y)
+      for (int x = 0; x < W; ++x) {
+        sem.pixels.push_back(x >= 20 && x < 40 ? 1 : 4);
+        const std::uint8_t k = x >= 30 && x < 35 ? 2 : x >= 50 && x < 55 ? 7 : 0;
+        inst.pixels.push_back(k);
+        for (std::uint8_t v : {std::uint8_t(x), std::uint8_t(y), std::uint8_t(200)})
+          normal.pixels.push_back(k ? v : 127);
+      }
+    data::img::Palette grey;
+    for (int v = 0; v < 256; ++v) grey.push_back({std::uint8_t(v), std::uint8_t(v), std::uint8_t(v)});
+    data::img::write_png_palette(semantic + "/w/v/00003.png", sem, grey);
+    data::img::write_png_palette(geometric + "/w/v/00003.png", inst, grey);
+    data::img::write_png_rgb8(geometric + "/w/v/00003-normal.png", normal);
+    fs::write_atomic(geometric + "/w/v/00003.json", R"({"2": {"class_id": 2, "depth": 9.5, "alpha": 2.0}})");
+  }
+  ~Predicted() { std::filesystem::remove_all(root); }
+};
+
+TEST(TexturalStage, PredictedBatchReadsInstancesPosesAndNormalsOfTheDerenderer) {
+  Predicted d;
+  const auto c = tiny("0", "80", "24",
+                      {"--textural.inputs", "predicted", "--textural.semantic_dir", d.semantic,
+                       "--textural.geometric_dir", d.geometric});
+  TexturalStage st(c, {});
+  const data::SampleInfo info{"w", "v", 3, 0};
+  auto b = st.batch({st.planes(frame(), &info, nullptr)});
+  ASSERT_EQ(b.pose.sizes(), (std::vector<int64_t>{1, 1, 24, 80}));
+  // vkitti_dataset.py: objects k -> k * 1000; Car pixels without an object -> Road; other pixels their label.
+  EXPECT_EQ(b.labels[0][0][5][32].item<int64_t>(), 2);
+  EXPECT_EQ(b.labels[0][0][5][25].item<int64_t>(), 5);
+  EXPECT_EQ(b.instances[0][0][5][32].item<float>(), 2000.0f);
+  EXPECT_EQ(b.instances[0][0][5][52].item<float>(), 7000.0f);
+  EXPECT_EQ(b.instances[0][0][5][10].item<float>(), 5.0f);
+  // Poses: alpha from the JSON, binned as the ground truth; an object without an entry keeps bin 0.
+  EXPECT_EQ(b.pose[0][0][5][32].item<int64_t>(), models::textural::pose_bin(2.0));
+  EXPECT_NE(models::textural::pose_bin(2.0), 0);
+  EXPECT_EQ(b.pose[0][0][5][52].item<int64_t>(), 0);
+  EXPECT_EQ(b.pose[0][0][5][10].item<int64_t>(), 0);
+  // Normals: the PNG's bytes v decoded as (v / 255 - 0.5) / 0.5 + 1 / 255.
+  auto dec = [](int v) { return (v / 255.0 - 0.5) / 0.5 + 1 / 255.0; };
+  EXPECT_NEAR(b.normals[0][0][5][32].item<float>(), dec(32), 1e-6);
+  EXPECT_NEAR(b.normals[0][1][5][32].item<float>(), dec(5), 1e-6);
+  EXPECT_NEAR(b.normals[0][2][5][32].item<float>(), dec(200), 1e-6);
+  EXPECT_NEAR(b.normals[0][0][5][10].item<float>(), dec(127), 1e-6);
+  // A missing file is one clear error naming it.
+  std::filesystem::remove(d.geometric + "/w/v/00003-normal.png");
+  try {
+    st.planes(frame(), &info, nullptr);
+    FAIL() << "no error";
+  } catch (const UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find(d.geometric + "/w/v/00003-normal.png"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(tiny("0", "80", "24", {"--textural.geometric_dir", d.geometric}), UsageError);  // groundtruth
 }

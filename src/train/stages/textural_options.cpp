@@ -76,12 +76,11 @@ std::vector<std::string> validate_textural(const TrainConfig& c) {
                 " must be multiples of " + std::to_string(m) + " (2^downsamplings of G and E)");
   if (o.inputs == "predicted" && o.semantic_dir.empty())
     e.push_back("textural.semantic_dir: textural.inputs = predicted needs a semantic run's `sdn predict --out` directory");
+  if (o.inputs == "groundtruth" && !o.geometric_dir.empty())
+    e.push_back("textural.geometric_dir: only read with textural.inputs = predicted; set that or leave it empty");
   if (!c.init.weights.empty())
     e.push_back("model.init_weights: not supported by the textural stage yet (it has three modules: netG, netE, "
                 "netD); leave it empty");
-  if (!o.geometric_dir.empty())
-    e.push_back("textural.geometric_dir: reading a derenderer run's predictions is not implemented yet; leave it empty "
-                "(instances then fall back to the label map and poses to 0, as the original does without the files)");
   return e;
 }
 

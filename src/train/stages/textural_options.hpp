@@ -15,7 +15,7 @@ namespace sdn::train {
 struct TexturalOptions {
   std::string inputs = "groundtruth";  // groundtruth | predicted
   std::string semantic_dir;            // predicted: a semantic run's `sdn predict --out` directory
-  std::string geometric_dir;           // predicted: a derenderer run's `sdn predict --out` (not read yet)
+  std::string geometric_dir;           // predicted: a derenderer run's `sdn predict --out` (optional)
   bool vgg_loss = true;                // !no_vgg_loss
   std::string vgg_weights;             // torchvision VGG-19 converted with scripts/pth_to_h5.py
   double lambda_feat = 5.0, lambda_l1 = 10.0;

@@ -3,11 +3,15 @@
 #include "train/stages/textural_stage.hpp"
 
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
+
+#include <nlohmann/json.hpp>
 
 #include <spdlog/spdlog.h>
 
 #include "core/error.hpp"
+#include "core/fs.hpp"
 #include "data/augment.hpp"
 #include "data/image_io.hpp"
 #include "data/pil_ops.hpp"
@@ -31,6 +35,22 @@ tx::TexturalNetsOptions nets_options(const TexturalOptions& o, std::uint64_t see
   n.vgg_weights = o.vgg_weights;
   n.seed = seed;
   return n;
+}
+
+// A derenderer prediction file, or one clear error naming it.
+std::string geometric_file(const std::string& path) {
+  if (!std::filesystem::exists(path))
+    throw UsageError("textural.geometric_dir: " + path + " does not exist",
+                     "run `sdn predict --out DIR` of a derenderer run on the same shards and split, and set "
+                     "textural.geometric_dir = DIR");
+  return path;
+}
+
+void check_frame_size(const std::string& path, int w, int h, int fw, int fh) {
+  if (w != fw || h != fh)
+    throw UsageError("textural.geometric_dir: " + path + " is " + std::to_string(w) + "x" + std::to_string(h) +
+                         ", the frame " + std::to_string(fw) + "x" + std::to_string(fh),
+                     "use the `sdn predict` output of a derenderer run on the same shards");
 }
 
 template <class T>
@@ -72,6 +92,10 @@ TexturalStage::TexturalStage(const TrainConfig& config, const StageContext& cont
   phases_.push_back(std::move(d));
   if (context.rank == 0 && o.inputs == "groundtruth")
     spdlog::info("textural inputs: ground-truth labels, instances and poses from the shards; normals are zeros");
+  if (context.rank == 0 && o.inputs == "predicted")
+    spdlog::info("textural inputs: predicted labels from {}; {}", o.semantic_dir,
+                 o.geometric_dir.empty() ? std::string("no geometric_dir: instances = labels, poses and normals zero")
+                                         : "instances, poses and normals from " + o.geometric_dir);
 }
 
 data::Fields TexturalStage::fields() const {
@@ -120,6 +144,7 @@ TexturalPlanes TexturalStage::planes(const data::Sample& s, const data::SampleIn
   int w = s.width, h = s.height;
   std::vector<std::uint8_t> rgb = s.rgb, labels;
   std::vector<std::uint16_t> objects;
+  std::vector<std::uint8_t> normals;
   if (o.inputs == "groundtruth") {
     labels.resize(s.classes.size());
     // Category ids as the original's label maps (semantic prediction + 1): Misc and unlabelled pixels -> 0.
@@ -142,7 +167,33 @@ TexturalPlanes TexturalStage::planes(const data::Sample& s, const data::SampleIn
                        "use the `sdn predict` output of a semantic run on the same shards");
     labels.resize(png.pixels.size());
     for (size_t i = 0; i < labels.size(); ++i) labels[i] = static_cast<std::uint8_t>(png.pixels[i] + 1);
-    p.objects_are_labels = true;  // no geometric map: instance = label, no poses (the original's fallback)
+    if (o.geometric_dir.empty()) {
+      p.objects_are_labels = true;  // no geometric map: instance = label, no poses (the original's fallback)
+    } else {
+      // vkitti_dataset.py with inst_precomputed_path, feat_pose and feat_normal all set to the derenderer's
+      // output: its instance map (row + 1, 0 = none), each object's alpha from the JSON (keyed by the same
+      // value) and the RGB normal map.
+      const std::string base = o.geometric_dir + "/" + info->world + "/" + info->variation + "/" +
+                               std::string(name).substr(0, std::strlen(name) - 4);  // NNNNN without .png
+      const auto inst_path = geometric_file(base + ".png");
+      auto inst = data::img::read_png_indices(inst_path);
+      check_frame_size(inst_path, inst.width, inst.height, w, h);
+      objects.assign(inst.pixels.begin(), inst.pixels.end());
+      const auto json_path = geometric_file(base + ".json");
+      nlohmann::json d;
+      try {
+        d = nlohmann::json::parse(fs::read_file(json_path));
+        for (auto it = d.begin(); it != d.end(); ++it)
+          p.alpha_of[std::stoll(it.key())] = it.value().at("alpha").get<double>();
+      } catch (const std::exception& e) {
+        throw UsageError("textural.geometric_dir: " + json_path + " is not a derenderer prediction: " + e.what(),
+                         "it must map instance values to objects with an \"alpha\" (docs/data-format.md)");
+      }
+      const auto normal_path = geometric_file(base + "-normal.png");
+      auto normal = data::img::read_png_rgb8(normal_path);
+      check_frame_size(normal_path, normal.width, normal.height, w, h);
+      normals = std::move(normal.pixels);
+    }
   }
   // scale_width: loadSize * h // w, with the original's 188 -> 192 hack.
   if (o.load_width > 0 && o.load_width != w) {
@@ -152,6 +203,8 @@ TexturalPlanes TexturalStage::planes(const data::Sample& s, const data::SampleIn
     rgb = data::resize_pil_bicubic_rgb(rgb, w, h, ow, oh);  // get_transform's default: BICUBIC
     labels = data::resize_nearest(labels, w, h, ow, oh);
     if (!objects.empty()) objects = data::resize_nearest(objects, w, h, ow, oh);
+    // The normal map goes through the image's transform (transform_B: bicubic), as the original.
+    if (!normals.empty()) normals = data::resize_pil_bicubic_rgb(normals, w, h, ow, oh);
     w = ow, h = oh;
   }
   const int cw = o.crop_width, ch = o.crop_height;
@@ -172,11 +225,13 @@ TexturalPlanes TexturalStage::planes(const data::Sample& s, const data::SampleIn
   p.labels = crop_plane(labels, w, x0, y0, cw, ch);
   if (!objects.empty()) p.objects = crop_plane(objects, w, x0, y0, cw, ch);
   else p.objects.assign(static_cast<size_t>(cw) * ch, 0);
+  if (!normals.empty()) p.normals = crop_plane(normals, w, x0, y0, cw, ch, 3);
   if (flip) {
     // The original flips the maps but keeps each object's alpha from its JSON: the pose bins are not mirrored.
     data::flip_horizontal(p.rgb, cw, ch, 3);
     data::flip_horizontal(p.labels, cw, ch);
     data::flip_horizontal(p.objects, cw, ch);
+    if (!p.normals.empty()) data::flip_horizontal(p.normals, cw, ch, 3);  // mirrored image, normals kept as read
   }
   return p;
 }
@@ -206,7 +261,18 @@ tx::TexturalBatch TexturalStage::batch(const std::vector<TexturalPlanes>& planes
     out.instances = li.instances;
     out.pose = tx::pose_bins(objects, alpha_of);
   }
-  out.normals = torch::zeros({n, 3, h, w});  // no normal maps yet (the original's zeros for a frame without one)
+  if (planes[0].normals.empty()) {
+    out.normals = torch::zeros({n, 3, h, w});  // the original's zeros for a frame without a normal map
+  } else {
+    auto nrgb = torch::empty({n, h, w, 3}, torch::kUInt8);
+    for (int64_t b = 0; b < n; ++b) {
+      const auto& p = planes[static_cast<size_t>(b)];
+      SDN_CHECK(p.normals.size() == static_cast<size_t>(h * w * 3),
+                "textural: a batch mixes frames with and without normals");
+      std::copy(p.normals.begin(), p.normals.end(), nrgb[b].data_ptr<std::uint8_t>());
+    }
+    out.normals = tx::normal_channels(nrgb.permute({0, 3, 1, 2}));
+  }
   // ToTensor then Normalize(0.5, 0.5).
   out.real = (rgb.permute({0, 3, 1, 2}).to(torch::kFloat) / 255.0 - 0.5) / 0.5;
   out.labels = out.labels.to(device_);

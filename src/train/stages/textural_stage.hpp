@@ -2,7 +2,8 @@
 // Adam) then D (D Adam), both from one generator forward (D reuses the fake made before the G step); the
 // original's scale-width / random-crop / flip pipeline keyed by (seed, step, item); the 100 + 100 epoch
 // schedule; eval = test.py's mean L1 plus PSNR and SSIM; predict = reconstructions and image | reconstruction
-// strips. Inputs come from the shards' ground truth or from the semantic run's predicted label maps.
+// strips. Inputs come from the shards' ground truth or from the semantic run's predicted label maps and the
+// derenderer run's instance maps, poses and normal maps.
 #pragma once
 
 #include <cstdint>
@@ -29,6 +30,7 @@ struct TexturalPlanes {
   std::vector<std::uint16_t> objects;  // H*W, 0 = none, else object id (track id + 1)
   bool objects_are_labels = false;     // predicted without a geometric map: the original's fallback
   std::map<std::int64_t, double> alpha_of;  // object id -> alpha
+  std::vector<std::uint8_t> normals;   // H*W*3, a derenderer's NNNNN-normal.png; empty = zero normal channels
 };
 
 class TexturalStage : public Stage {
@@ -52,7 +54,7 @@ class TexturalStage : public Stage {
   std::string weights_name(const std::string& module) const override { return "textural_" + module; }
 
   // The crop of one sample: scale the width, crop (random from `rng`, else centred), flip (random from `rng`).
-  // `info` locates predicted label maps (null for ground truth); `rng` null = centre crop, no flip.
+  // `info` locates predicted label and geometric maps (null for ground truth); `rng` null = centre crop, no flip.
   TexturalPlanes planes(const data::Sample& s, const data::SampleInfo* info, KeyedRng* rng) const;
   // The nets' batch of cropped samples.
   models::textural::TexturalBatch batch(const std::vector<TexturalPlanes>& planes) const;
