@@ -77,7 +77,8 @@ class Stepper:
         if self.original is not None:
             return self.step_original()
         t0 = time.perf_counter()
-        x, labels = make_batch(self.frames)
+        with torch.autograd.profiler.record_function('make_batch'):  # visible in --profile; ~free otherwise
+            x, labels = make_batch(self.frames)
         x, labels = x.to(self.device), labels.to(self.device)
         self.opt.zero_grad()
         main, deepsup = self.model(x)
@@ -92,7 +93,8 @@ class Stepper:
     def step_original(self):
         """semantic/vkitti_train.py train(): zero_grad, loss and acc from the module, mean, backward, both SGDs."""
         t0 = time.perf_counter()
-        x, labels = make_batch(self.frames)
+        with torch.autograd.profiler.record_function('make_batch'):
+            x, labels = make_batch(self.frames)
         feed = {'img_data': x.to(self.device), 'seg_label': labels.to(self.device)}
         self.original.zero_grad()
         loss, acc = self.original(feed)
