@@ -12,6 +12,11 @@ on the 1/8 grid), zero_grad, forward, NLL loss with deep supervision 0.4, backwa
 momentum 0.9, weight decay 1e-4). The original does the batch conversion in its data loader; both sides time
 it here so that they time the same work. On CUDA the step ends with torch.cuda.synchronize().
 
+With --original DIR the model is instead the ORIGINAL module definitions, imported from a 3D-SDN checkout
+(bench/semantic_original.py: SegmentationModule computes the loss and pixel accuracy itself, one SGD per net,
+as semantic/vkitti_train.py trains); the batch conversion is timed the same way.
+--profile N: instead of serving, run N steps under torch.profiler and print the per-op table (self CPU time).
+
 Run by hand:  /usr/bin/python3 bench/semantic_step.py --model drn_d_22 --threads 2  (then type "steps 3")
 """
 import argparse
@@ -48,9 +53,16 @@ class Stepper:
     def __init__(self, args):
         self.device = torch.device(args.device)
         torch.manual_seed(args.seed)
-        self.model = ref.build(args.model, ref.NUM_CLASSES).to(self.device).train()
-        params = [p for p in self.model.parameters() if p.requires_grad]
-        self.opt = torch.optim.SGD(params, lr=0.01, momentum=0.9, weight_decay=1e-4)
+        self.original = None
+        if args.original:
+            import semantic_original
+            self.original, self.opts, self.info = semantic_original.build(args.original, bn=args.original_bn)
+            self.original.to(self.device).train()
+        else:
+            self.model = ref.build(args.model, ref.NUM_CLASSES).to(self.device).train()
+            params = [p for p in self.model.parameters() if p.requires_grad]
+            self.opt = torch.optim.SGD(params, lr=0.01, momentum=0.9, weight_decay=1e-4)
+            self.info = {}
         self.crit = nn.NLLLoss(ignore_index=-1)
         g = torch.Generator().manual_seed(args.seed)
         self.frames = [(torch.randint(0, 256, (args.height, args.width, 3), dtype=torch.uint8, generator=g),
@@ -62,8 +74,11 @@ class Stepper:
             torch.cuda.synchronize(self.device)
 
     def step(self):
+        if self.original is not None:
+            return self.step_original()
         t0 = time.perf_counter()
-        x, labels = make_batch(self.frames)
+        with torch.autograd.profiler.record_function('make_batch'):  # visible in --profile; ~free otherwise
+            x, labels = make_batch(self.frames)
         x, labels = x.to(self.device), labels.to(self.device)
         self.opt.zero_grad()
         main, deepsup = self.model(x)
@@ -74,6 +89,30 @@ class Stepper:
         self.opt.step()
         self.sync()
         return time.perf_counter() - t0
+
+    def step_original(self):
+        """semantic/vkitti_train.py train(): zero_grad, loss and acc from the module, mean, backward, both SGDs."""
+        t0 = time.perf_counter()
+        with torch.autograd.profiler.record_function('make_batch'):
+            x, labels = make_batch(self.frames)
+        feed = {'img_data': x.to(self.device), 'seg_label': labels.to(self.device)}
+        self.original.zero_grad()
+        loss, acc = self.original(feed)
+        loss = loss.mean()
+        acc = acc.mean()
+        loss.backward()
+        for opt in self.opts:
+            opt.step()
+        self.sync()
+        return time.perf_counter() - t0
+
+
+def profile(stepper, steps, rows):
+    from torch.profiler import ProfilerActivity, profile as tprofile
+    with tprofile(activities=[ProfilerActivity.CPU]) as prof:
+        times = [stepper.step() for _ in range(steps)]
+    print('# %d profiled steps: %s s' % (steps, ' '.join('%.3f' % t for t in times)))
+    print(prof.key_averages().table(sort_by='self_cpu_time_total', row_limit=rows))
 
 
 def main(argv):
@@ -86,6 +125,10 @@ def main(argv):
     p.add_argument('--warmup', type=int, default=1)
     p.add_argument('--seed', type=int, default=304)
     p.add_argument('--device', default='cpu', help='cpu or cuda[:N]')
+    p.add_argument('--original', default='', help='a ysymyth/3D-SDN checkout: time its own module definitions')
+    p.add_argument('--original-bn', default='native', choices=('native', 'sync'),
+                   help='native: F.batch_norm, as the original on one device; sync: its synchronised BN path')
+    p.add_argument('--profile', type=int, default=0, help='profile N steps (after warm-up) and exit')
     args = p.parse_args(argv)
     if args.height % 8 or args.width % 8:
         p.error('--height and --width must be multiples of 8')
@@ -96,8 +139,11 @@ def main(argv):
         torch.backends.cudnn.benchmark = False  # the C++ side leaves cuDNN autotuning off too (the default)
     stepper = Stepper(args)
     warm = [stepper.step() for _ in range(args.warmup)]
+    if args.profile:
+        profile(stepper, args.profile, 40)
+        return 0
     print('ready ' + json.dumps({'torch': torch.__version__, 'threads': torch.get_num_threads(),
-                                 'device': args.device, 'warmup_s': warm}), flush=True)
+                                 'device': args.device, 'warmup_s': warm, **stepper.info}), flush=True)
     for line in sys.stdin:
         words = line.split()
         if not words:

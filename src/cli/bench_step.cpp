@@ -2,6 +2,8 @@
 // stage built from its config through the registry, stepped by train/step_runner as `sdn train` steps it) vs
 // the same model in Python PyTorch (bench/<stage>_step.py), in one run. Blocks of C++ steps alternate with
 // blocks of Python steps, so a change of machine load hits both; the per-block ratios are printed too.
+// --original DIR adds a third side: the ORIGINAL 3D-SDN module definitions imported from a checkout
+// (bench/semantic_original.py); --profile N prints a per-op profile of N steps of every side instead.
 // --ranks-compare instead measures images/s of 1 vs N ranks (mpirun, gradient reducer, SyncBN) at the same
 // global batch and the same total thread count.
 #include <mpi.h>
@@ -10,9 +12,12 @@
 
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
+#include <memory>
 #include <sstream>
 #include <nlohmann/json.hpp>
 
+#include "cli/bench_profile.hpp"
 #include "cli/bench_stats.hpp"
 #include "cli/bench_support.hpp"
 #include "cli/bench_train_step.hpp"
@@ -29,6 +34,7 @@
 #include "dist/mpi_reducer.hpp"
 #include "dist/mpi_session.hpp"
 #include "dist/reducer_factory.hpp"
+#include "models/semantic_batch.hpp"
 #include "train/stage_registry.hpp"
 
 namespace sdn::cli {
@@ -46,6 +52,9 @@ struct BenchStepConfig {
   std::string device = "cpu";
   std::string python = "/usr/bin/python3";
   std::string script;  // default: the source tree's bench/<stage>_step.py
+  std::string original;  // a ysymyth/3D-SDN checkout: also time its own module definitions
+  std::string original_bn = "native";
+  int profile = 0;  // > 0: profile this many steps per side instead of timing
   bool ranks_compare = false;
   int ranks = 2;
   std::string mpirun = "mpirun";
@@ -73,6 +82,12 @@ opt::Schema<BenchStepConfig> schema(const Args& args) {
            [](C& c) -> auto& { return c.python; })
       .add("script", "the Python half (default: the source tree's bench/<stage>_step.py)",
            [](C& c) -> auto& { return c.script; })
+      .add("original", "a ysymyth/3D-SDN checkout (DIR/semantic/models.py ...): also time the original modules",
+           [](C& c) -> auto& { return c.original; })
+      .add("original-bn", "the original's BN path: native (one device, as on CPU) or sync (its 2-GPU statistics)",
+           [](C& c) -> auto& { return c.original_bn; }, opt::Choices{"native", "sync"})
+      .add("profile", "instead of timing: per-op CPU profile of this many steps of each side (after warm-up)",
+           [](C& c) -> auto& { return c.profile; }, opt::Range{0, 100})
       .add("ranks-compare", "instead: images/s of 1 vs --ranks ranks under mpirun (gradient reducer, SyncBN)",
            [](C& c) -> auto& { return c.ranks_compare; })
       .add("ranks", "rank count compared with 1 rank", [](C& c) -> auto& { return c.ranks; }, opt::Range{2, 64})
@@ -87,6 +102,9 @@ opt::Schema<BenchStepConfig> schema(const Args& args) {
 std::vector<std::string> validate(const BenchStepConfig& c) {
   std::vector<std::string> e;
   if (c.height % 8 || c.width % 8) e.push_back("height, width: must be multiples of 8 (the model's output stride)");
+  if (!c.original.empty() && c.train.stage != "semantic")
+    e.push_back("original: only the semantic stage has an original to compare with");
+  if (!c.original.empty() && c.ranks_compare) e.push_back("original: not with --ranks-compare");
   if (c.ranks_compare && c.device != "cpu") e.push_back("ranks-compare: CPU only (one machine, one GPU at most)");
   if (c.ranks_compare && c.batch % c.ranks) e.push_back("batch: must be divisible by --ranks for --ranks-compare");
   const int world = c.ranks_compare ? c.ranks : 1;
@@ -124,57 +142,145 @@ std::string fmt(const char* f, double v) {
   return buf;
 }
 
+// One Python process of the comparison: our transcription, or the original's modules from a checkout.
+struct PythonSide {
+  std::string label;
+  std::unique_ptr<bench::Child> child;
+  nlohmann::json info;
+  std::vector<double> times, ratios;
+};
+
+std::vector<std::string> python_argv(const BenchStepConfig& c, const std::string& script, bool original) {
+  std::vector<std::string> argv = {c.python, script, "--model", python_model(c), "--batch", std::to_string(c.batch),
+                                   "--height", std::to_string(c.height), "--width", std::to_string(c.width),
+                                   "--threads", std::to_string(c.threads), "--warmup", std::to_string(c.warmup),
+                                   "--seed", std::to_string(c.train.train.seed), "--device",
+                                   c.device == "cuda" ? "cuda:0" : "cpu"};
+  if (original) {
+    for (const auto& a : {std::string("--original"), c.original, std::string("--original-bn"), c.original_bn})
+      argv.push_back(a);
+  }
+  return argv;
+}
+
+void check_original(const std::string& dir) {
+  for (const char* f : {"semantic/models.py", "semantic/resnet.py", "semantic/lib/nn/modules/batchnorm.py"})
+    if (!std::filesystem::exists(dir + "/" + f))
+      throw UsageError("--original " + dir + ": no " + f + " there",
+                       "give the root of a ysymyth/3D-SDN clone (git clone https://github.com/ysymyth/3D-SDN)");
+}
+
+// Milliseconds of the semantic batch conversion (8-bit frames to the normalised BGR tensor and the 1/8 label
+// grid) at the benchmark's size: the step's only work outside ATen ops, so the profiler does not see it.
+double batch_conversion_ms(const BenchStepConfig& c) {
+  std::vector<std::uint8_t> rgb(static_cast<size_t>(c.height) * c.width * 3, 128), classes(rgb.size() / 3, 5);
+  std::vector<models::SemanticImage> views(c.batch, {c.height, c.width, rgb.data(), classes.data()});
+  std::vector<double> ms;
+  for (int i = 0; i < 5; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    auto batch = models::make_semantic_batch(views);
+    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+  }
+  return bench::median(ms);
+}
+
+// --profile: the per-op profile of each side, one after the other (C++ first), nothing timed side by side.
+int profile_sides(const BenchStepConfig& c, const std::string& script, torch::Device device) {
+  torch::set_num_threads(c.threads);
+  {
+    bench::TrainStep cpp(c.train, device, c.batch, c.height, c.width, {});
+    for (int i = 0; i < c.warmup; ++i) cpp.run();
+    std::vector<double> times;
+    const auto table = bench::profile_ops([&] {
+      for (int i = 0; i < c.profile; ++i) times.push_back(cpp.run());
+    }, 40);
+    std::string t;
+    for (double x : times) t += fmt(" %.3f", x);
+    std::printf("## C++ (sdn), %d profiled steps:%s s\n%s", c.profile, t.c_str(), table.c_str());
+    if (c.train.stage == "semantic")
+      std::printf("batch conversion (models::make_semantic_batch, not an op), median of 5: %.1f ms\n",
+                  batch_conversion_ms(c));
+    std::printf("\n");
+    std::fflush(stdout);
+  }
+  for (bool original : {false, true}) {
+    if (original && c.original.empty()) continue;
+    auto argv = python_argv(c, script, original);
+    argv.push_back("--profile");
+    argv.push_back(std::to_string(c.profile));
+    const auto r = bench::run_timed(argv);
+    const std::string label = original ? "the original's modules (" + c.original + ")" : script;
+    std::printf("## Python, %s\n%s\n", label.c_str(), r.output.c_str());
+    if (r.exit_code != 0)
+      throw Error(script + ": the profile run failed (exit code " + std::to_string(r.exit_code) + ")");
+    std::fflush(stdout);
+  }
+  return kExitOk;
+}
+
 int compare_python(const BenchStepConfig& c, const Args& args) {
   const auto device = device_of(c);
   const std::string script = bench::source_file("bench/" + c.train.stage + "_step.py", c.script, "script");
+  if (!c.original.empty()) check_original(c.original);
   const std::string model = python_model(c);
   std::printf("# %s\n# %s, batch %d of %dx%d, %d thread%s, %s; %d rounds x %d timed steps per side "
               "(after %d warm-up)\n",
               bench::command_line("sdn bench step", args).c_str(), model.c_str(), c.batch, c.height, c.width,
               c.threads, c.threads == 1 ? "" : "s", c.device.c_str(), c.rounds, c.steps, c.warmup);
+  if (c.profile > 0) return profile_sides(c, script, device);
   const std::string load_before = bench::load_note();
   std::fflush(stdout);
 
-  // Python first, alone: its start-up and warm-up must not overlap ours.
-  bench::ChildOptions po;
-  po.pipe_stdin = po.pipe_stdout = true;
-  bench::Child py({c.python, script, "--model", model, "--batch", std::to_string(c.batch), "--height",
-                   std::to_string(c.height), "--width", std::to_string(c.width), "--threads", std::to_string(c.threads),
-                   "--warmup", std::to_string(c.warmup), "--seed", std::to_string(c.train.train.seed), "--device",
-                   c.device == "cuda" ? "cuda:0" : "cpu"},
-                  po);
-  const std::string ready = py.read_line();
-  if (ready.rfind("ready ", 0) != 0) throw Error(script + ": unexpected first line '" + ready + "'");
-  const auto info = nlohmann::json::parse(ready.substr(6));
+  // The Python sides first, one at a time: their start-up and warm-up must not overlap ours or each other's.
+  std::vector<PythonSide> sides;
+  for (bool original : {false, true}) {
+    if (original && c.original.empty()) continue;
+    bench::ChildOptions po;
+    po.pipe_stdin = po.pipe_stdout = true;
+    PythonSide side;
+    side.label = original ? "the original 3D-SDN modules (" + c.original + ", BN " + c.original_bn + ")" : script;
+    side.child = std::make_unique<bench::Child>(python_argv(c, script, original), po);
+    const std::string ready = side.child->read_line();
+    if (ready.rfind("ready ", 0) != 0) throw Error(script + ": unexpected first line '" + ready + "'");
+    side.info = nlohmann::json::parse(ready.substr(6));
+    sides.push_back(std::move(side));
+  }
 
   torch::set_num_threads(c.threads);
   bench::TrainStep cpp(c.train, device, c.batch, c.height, c.width, {});
   for (int i = 0; i < c.warmup; ++i) cpp.run();
 
-  std::vector<double> t_cpp, t_py, ratios;
+  std::vector<double> t_cpp;
+  const int n_sides = 1 + static_cast<int>(sides.size());
   for (int r = 0; r < c.rounds; ++r) {
-    std::vector<double> rc, rp;
-    auto run_cpp = [&] {
-      for (int i = 0; i < c.steps; ++i) rc.push_back(cpp.run());
-    };
-    auto run_py = [&] {
+    std::vector<double> rc;
+    std::vector<std::vector<double>> rp(sides.size());
+    auto run_side = [&](int k) {
+      if (k == 0) {
+        for (int i = 0; i < c.steps; ++i) rc.push_back(cpp.run());
+        return;
+      }
+      auto& py = *sides[k - 1].child;
       py.write_line("steps " + std::to_string(c.steps));
       const auto reply = nlohmann::json::parse(py.read_line());
       if (reply.contains("error")) throw Error(script + ": " + reply["error"].get<std::string>());
-      rp = reply.at("times").get<std::vector<double>>();
+      rp[k - 1] = reply.at("times").get<std::vector<double>>();
     };
-    // Alternate which side goes first, so neither always follows the other's cache and frequency state.
-    if (r % 2 == 0) run_cpp(), run_py();
-    else run_py(), run_cpp();
+    // Rotate which side goes first, so none always follows another's cache and frequency state.
+    for (int k = 0; k < n_sides; ++k) run_side((r + k) % n_sides);
     t_cpp.insert(t_cpp.end(), rc.begin(), rc.end());
-    t_py.insert(t_py.end(), rp.begin(), rp.end());
-    ratios.push_back(bench::median(rp) / bench::median(rc));
+    for (size_t k = 0; k < sides.size(); ++k) {
+      sides[k].times.insert(sides[k].times.end(), rp[k].begin(), rp[k].end());
+      sides[k].ratios.push_back(bench::median(rp[k]) / bench::median(rc));
+    }
   }
-  py.write_line("quit");
-  py.wait();
+  for (auto& side : sides) {
+    side.child->write_line("quit");
+    side.child->wait();
+  }
   const std::string load_after = bench::load_note();
 
-  const double mc = bench::median(t_cpp), mp = bench::median(t_py);
+  const double mc = bench::median(t_cpp);
   std::printf("# %s before, %s after\n", load_before.c_str(), load_after.c_str());
   std::printf("| implementation | step s (median) | min | s per image | images/s | time vs C++ |\n");
   std::printf("|---|---|---|---|---|---|\n");
@@ -182,15 +288,19 @@ int compare_python(const BenchStepConfig& c, const Args& args) {
               "| 1.00 |\n",
               TORCH_VERSION_MAJOR, TORCH_VERSION_MINOR, c.train.stage.c_str(), mc, bench::minimum(t_cpp), mc / c.batch,
               c.batch / mc);
-  const int py_threads = info.value("threads", 0);
-  std::printf("| Python PyTorch %s (%s, %d thread%s) | %.3f | %.3f | %.3f | %.3f | %.2f |\n",
-              info.value("torch", std::string("?")).c_str(), script.c_str(), py_threads, py_threads == 1 ? "" : "s", mp,
-              bench::minimum(t_py),
-              mp / c.batch, c.batch / mp, mp / mc);
-  std::string per_round;
-  for (double x : ratios) per_round += fmt(" %.2f", x);
-  std::printf("Python/C++ step-time ratio per round:%s (median %.2f; > 1: C++ faster)\n", per_round.c_str(),
-              bench::median(ratios));
+  for (const auto& side : sides) {
+    const double mp = bench::median(side.times);
+    const int py_threads = side.info.value("threads", 0);
+    std::printf("| Python PyTorch %s (%s, %d thread%s) | %.3f | %.3f | %.3f | %.3f | %.2f |\n",
+                side.info.value("torch", std::string("?")).c_str(), side.label.c_str(), py_threads,
+                py_threads == 1 ? "" : "s", mp, bench::minimum(side.times), mp / c.batch, c.batch / mp, mp / mc);
+  }
+  for (const auto& side : sides) {
+    std::string per_round;
+    for (double x : side.ratios) per_round += fmt(" %.2f", x);
+    std::printf("Python/C++ step-time ratio per round, %s:%s (median %.2f; > 1: C++ faster)\n", side.label.c_str(),
+                per_round.c_str(), bench::median(side.ratios));
+  }
   return kExitOk;
 }
 
