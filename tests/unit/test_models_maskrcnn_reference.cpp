@@ -22,29 +22,12 @@ namespace mr = sdn::models::maskrcnn;
 using sdn_test::temp_file;
 using sdn_test::TempFiles;
 
+using sdn_test::expect_close_to_python;
+using sdn_test::read_h5_tensor;
+
 void write_tensors(const std::string& path, const std::vector<std::pair<std::string, torch::Tensor>>& items) {
   auto file = h5::create_truncate(path);
-  for (const auto& [name, t] : items) {
-    auto x = t.to(torch::kFloat).contiguous();
-    std::vector<hsize_t> dims(x.sizes().begin(), x.sizes().end());
-    auto ds = h5::create_dataset(file, name, h5::native<float>(), dims);
-    h5::write_all(ds, h5::native<float>(), x.data_ptr(), path);
-  }
-}
-
-torch::Tensor read_output(hid_t file, const std::string& name, const std::string& path) {
-  auto ds = h5::open_dataset(file, name, path);
-  auto d = h5::dims(ds);
-  auto t = torch::empty(std::vector<int64_t>(d.begin(), d.end()), torch::kFloat);
-  h5::read_all(ds, h5::native<float>(), t.data_ptr(), path + ": " + name);
-  return t;
-}
-
-void expect_close(const torch::Tensor& got, const torch::Tensor& want, const std::string& what) {
-  ASSERT_EQ(got.sizes(), want.sizes()) << what;
-  const double scale = 1.0 + want.abs().max().item<double>();
-  const double err = (got - want).abs().max().item<double>();
-  EXPECT_LE(err, 1e-4 * scale) << what << ": max |diff| " << err << ", max |python| " << scale - 1.0;
+  for (const auto& [name, t] : items) sdn_test::write_h5_tensor(file, name, t, path);
 }
 
 std::string reference() {
@@ -82,9 +65,9 @@ TEST(PythonReference, MaskRcnnFpnAndRpnAgree) {
   auto rpn = mr::rpn_over_levels(model->rpn, levels);
   auto file = h5::open_read(tmp.paths[2]);
   for (int k = 0; k < 5; ++k)
-    expect_close(levels[k], read_output(file, "p" + std::to_string(k + 2), tmp.paths[2]), "P" + std::to_string(k + 2));
-  expect_close(rpn.logits, read_output(file, "rpn_logits", tmp.paths[2]), "rpn logits");
-  expect_close(rpn.deltas, read_output(file, "rpn_bbox", tmp.paths[2]), "rpn deltas");
+    expect_close_to_python(levels[k], read_h5_tensor(file, "p" + std::to_string(k + 2), tmp.paths[2]), "P" + std::to_string(k + 2));
+  expect_close_to_python(rpn.logits, read_h5_tensor(file, "rpn_logits", tmp.paths[2]), "rpn logits");
+  expect_close_to_python(rpn.deltas, read_h5_tensor(file, "rpn_bbox", tmp.paths[2]), "rpn deltas");
 }
 
 TEST(PythonReference, CropAndResizeAgreesWithTheOriginalLoop) {
@@ -101,7 +84,7 @@ TEST(PythonReference, CropAndResizeAgreesWithTheOriginalLoop) {
   const std::string cmd = reference() + "crop --input " + tmp.paths[0] + " --output " + tmp.paths[1];
   ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
   auto file = h5::open_read(tmp.paths[1]);
-  expect_close(mr::crop_and_resize(image, boxes, ind, 7, 5), read_output(file, "crops", tmp.paths[1]), "crops");
+  expect_close_to_python(mr::crop_and_resize(image, boxes, ind, 7, 5), read_h5_tensor(file, "crops", tmp.paths[1]), "crops");
 }
 
 TEST(PythonReference, MaskRcnnPthLoadsThroughPthToH5) {
@@ -170,15 +153,15 @@ TEST(PythonReference, MaskRcnnProposalsAndHeadsAgree) {
   auto rpn = mr::rpn_over_levels(model->rpn, levels);
   auto rois = mr::proposal_layer(rpn.probs[0].select(1, 1), rpn.deltas[0], model->anchors(torch::kCPU), 24, o);
   auto file = h5::open_read(tmp.paths[2]);
-  auto want_rois = read_output(file, "rois", tmp.paths[2]);
-  expect_close(rois, want_rois, "proposals");
+  auto want_rois = read_h5_tensor(file, "rois", tmp.paths[2]);
+  expect_close_to_python(rois, want_rois, "proposals");
   auto head_rois = torch::cat({rois, extra});
   auto levels_used = std::get<0>(at::_unique(mr::roi_levels(head_rois, 256)));
   EXPECT_EQ(levels_used.numel(), 3) << "the heads should crop from P2, P3 and P4";
   std::vector<torch::Tensor> p2to5(levels.begin(), levels.begin() + 4);
   auto ind = torch::zeros({head_rois.size(0)}, torch::kLong);
   auto cls = model->classifier->forward(p2to5, head_rois, ind);
-  expect_close(cls.logits, read_output(file, "class_logits", tmp.paths[2]), "classifier logits");
-  expect_close(cls.deltas, read_output(file, "class_deltas", tmp.paths[2]), "classifier deltas");
-  expect_close(model->mask->forward(p2to5, head_rois, ind), read_output(file, "masks", tmp.paths[2]), "masks");
+  expect_close_to_python(cls.logits, read_h5_tensor(file, "class_logits", tmp.paths[2]), "classifier logits");
+  expect_close_to_python(cls.deltas, read_h5_tensor(file, "class_deltas", tmp.paths[2]), "classifier deltas");
+  expect_close_to_python(model->mask->forward(p2to5, head_rois, ind), read_h5_tensor(file, "masks", tmp.paths[2]), "masks");
 }

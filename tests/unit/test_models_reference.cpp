@@ -15,26 +15,12 @@ namespace h5 = sdn::h5;
 using sdn_test::temp_file;
 using sdn_test::TempFiles;
 
+using sdn_test::expect_close_to_python;
+using sdn_test::read_h5_tensor;
+
 void write_input(const std::string& path, const torch::Tensor& x) {
   auto file = h5::create_truncate(path);
-  std::vector<hsize_t> dims(x.sizes().begin(), x.sizes().end());
-  auto ds = h5::create_dataset(file, "x", h5::native<float>(), dims);
-  h5::write_all(ds, h5::native<float>(), x.contiguous().data_ptr(), path);
-}
-
-torch::Tensor read_output(hid_t file, const std::string& name, const std::string& path) {
-  auto ds = h5::open_dataset(file, name, path);
-  auto d = h5::dims(ds);
-  auto t = torch::empty(std::vector<int64_t>(d.begin(), d.end()), torch::kFloat);
-  h5::read_all(ds, h5::native<float>(), t.data_ptr(), path + ": " + name);
-  return t;
-}
-
-void expect_close(const torch::Tensor& got, const torch::Tensor& want, const std::string& what) {
-  ASSERT_EQ(got.sizes(), want.sizes()) << what;
-  const double scale = 1.0 + want.abs().max().item<double>();
-  const double err = (got - want).abs().max().item<double>();
-  EXPECT_LE(err, 1e-4 * scale) << what << ": max |diff| " << err << ", max |python| " << scale - 1.0;
+  sdn_test::write_h5_tensor(file, "x", x, path);
 }
 
 void compare_with_reference(const std::string& arch, std::vector<int64_t> input, std::array<int64_t, 2> size) {
@@ -64,10 +50,10 @@ void compare_with_reference(const std::string& arch, std::vector<int64_t> input,
   auto out = model->forward_train(x);
   auto probs = model->forward_infer(x, size);
   auto file = h5::open_read(tmp.paths[2]);
-  expect_close(out.main, read_output(file, "main", tmp.paths[2]), arch + " main log-probabilities");
+  expect_close_to_python(out.main, read_h5_tensor(file, "main", tmp.paths[2]), arch + " main log-probabilities");
   if (model->has_deepsup())
-    expect_close(out.deepsup, read_output(file, "deepsup", tmp.paths[2]), arch + " deep-supervision");
-  expect_close(probs, read_output(file, "probs", tmp.paths[2]), arch + " inference probabilities");
+    expect_close_to_python(out.deepsup, read_h5_tensor(file, "deepsup", tmp.paths[2]), arch + " deep-supervision");
+  expect_close_to_python(probs, read_h5_tensor(file, "probs", tmp.paths[2]), arch + " inference probabilities");
 }
 
 }  // namespace

@@ -16,26 +16,12 @@ namespace {
 namespace h5 = sdn::h5;
 namespace tx = sdn::models::textural;
 
-void write_tensor(hid_t file, const std::string& name, const torch::Tensor& t, const std::string& path) {
-  auto x = t.detach().to(torch::kFloat).contiguous();
-  std::vector<hsize_t> dims(x.sizes().begin(), x.sizes().end());
-  auto ds = h5::create_dataset(file, name, h5::native<float>(), dims);
-  h5::write_all(ds, h5::native<float>(), x.data_ptr(), path);
-}
+using sdn_test::read_h5_tensor;
+using sdn_test::write_h5_tensor;
 
-torch::Tensor read_tensor(hid_t file, const std::string& name, const std::string& path) {
-  auto ds = h5::open_dataset(file, name, path);
-  auto d = h5::dims(ds);
-  auto t = torch::empty(std::vector<int64_t>(d.begin(), d.end()), torch::kFloat);
-  h5::read_all(ds, h5::native<float>(), t.data_ptr(), path + ": " + name);
-  return t;
-}
-
+// The shared tolerance, for outputs Python returns flattened or as another float type.
 void expect_close(const torch::Tensor& got, const torch::Tensor& want, const std::string& what) {
-  auto g = got.detach().to(torch::kFloat).reshape(want.sizes());
-  const double scale = 1.0 + want.abs().max().item<double>();
-  const double err = (g - want).abs().max().item<double>();
-  EXPECT_LE(err, 1e-4 * scale) << what << ": max |diff| " << err << ", max |python| " << scale - 1.0;
+  sdn_test::expect_close_to_python(got.detach().to(torch::kFloat).reshape(want.sizes()), want, what);
 }
 
 }  // namespace
@@ -53,10 +39,10 @@ TEST(PythonReference, TexturalNetsAndLossesAgree) {
   auto le = tx::label_and_edges(batch.labels, batch.instances);
   {
     auto f = h5::create_truncate(tmp.paths[4]);
-    write_tensor(f, "real", batch.real, tmp.paths[4]);
-    write_tensor(f, "inst", batch.instances, tmp.paths[4]);
-    write_tensor(f, "label_edge", le, tmp.paths[4]);
-    write_tensor(f, "rest", torch::cat({tx::one_hot_map(batch.pose, tx::kPoseChannels), batch.normals}, 1),
+    write_h5_tensor(f, "real", batch.real, tmp.paths[4]);
+    write_h5_tensor(f, "inst", batch.instances, tmp.paths[4]);
+    write_h5_tensor(f, "label_edge", le, tmp.paths[4]);
+    write_h5_tensor(f, "rest", torch::cat({tx::one_hot_map(batch.pose, tx::kPoseChannels), batch.normals}, 1),
                  tmp.paths[4]);
   }
   const std::string cmd = "/usr/bin/python3 " + sdn_test::source_dir() +
@@ -72,20 +58,20 @@ TEST(PythonReference, TexturalNetsAndLossesAgree) {
 
   auto out = h5::open_read(tmp.paths[5]);
   const auto& p = tmp.paths[5];
-  expect_close(gen.label_edges.slice(1, 14, 15), read_tensor(out, "edges", p), "edge map");
-  expect_close(gen.features, read_tensor(out, "feat", p), "netE pooled features");
-  expect_close(gen.fake, read_tensor(out, "fake", p), "netG output");
+  expect_close(gen.label_edges.slice(1, 14, 15), read_h5_tensor(out, "edges", p), "edge map");
+  expect_close(gen.features, read_h5_tensor(out, "feat", p), "netE pooled features");
+  expect_close(gen.fake, read_h5_tensor(out, "fake", p), "netG output");
   for (size_t i = 0; i < d.size(); ++i)
     for (size_t j = 0; j < d[i].size(); ++j)
-      expect_close(d[i][j], read_tensor(out, "d_" + std::to_string(i) + "_" + std::to_string(j), p),
+      expect_close(d[i][j], read_h5_tensor(out, "d_" + std::to_string(i) + "_" + std::to_string(j), p),
                    "netD scale " + std::to_string(i) + " layer " + std::to_string(j));
   for (const auto& [name, value] : terms.named()) {
     std::string key = "loss_" + name;
     key[key.find('/')] = '_';
-    expect_close(value, read_tensor(out, key, p), name);
+    expect_close(value, read_h5_tensor(out, key, p), name);
   }
   for (const auto& [name, t] : sdn::models::state_dict(*nets.netD))
-    if (name.find("running_") != std::string::npos) expect_close(t, read_tensor(out, "state_d/" + name, p), name);
+    if (name.find("running_") != std::string::npos) expect_close(t, read_h5_tensor(out, "state_d/" + name, p), name);
 }
 
 // The released <epoch>_net_{G,E,D}.pth path: PyTorch 0.4.0-style files (no num_batches_tracked) convert with

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "core/h5.hpp"
 #include "models/segmentation_model.hpp"
 #include "models/sync_batchnorm.hpp"
 #include "models/state_dict.hpp"
@@ -92,6 +93,29 @@ inline bool python_has_torch() {
       GTEST_SKIP() << sdn_test::python() << " lacks torch or h5py";                                       \
     }                                                                                                     \
   } while (0)
+
+// Float32 tensors as HDF5 datasets, the exchange format of the Python-parity tests.
+inline void write_h5_tensor(hid_t file, const std::string& name, const torch::Tensor& t, const std::string& path) {
+  auto x = t.detach().to(torch::kFloat).contiguous();
+  std::vector<hsize_t> dims(x.sizes().begin(), x.sizes().end());
+  auto ds = sdn::h5::create_dataset(file, name, sdn::h5::native<float>(), dims);
+  sdn::h5::write_all(ds, sdn::h5::native<float>(), x.data_ptr(), path);
+}
+inline torch::Tensor read_h5_tensor(hid_t file, const std::string& name, const std::string& path) {
+  auto ds = sdn::h5::open_dataset(file, name, path);
+  auto d = sdn::h5::dims(ds);
+  auto t = torch::empty(std::vector<int64_t>(d.begin(), d.end()), torch::kFloat);
+  sdn::h5::read_all(ds, sdn::h5::native<float>(), t.data_ptr(), path + ": " + name);
+  return t;
+}
+
+// The parity tolerance: |c++ - python| <= 1e-4 (1 + max |python|), shapes equal.
+inline void expect_close_to_python(const torch::Tensor& got, const torch::Tensor& want, const std::string& what) {
+  ASSERT_EQ(got.sizes(), want.sizes()) << what;
+  const double scale = 1.0 + want.abs().max().item<double>();
+  const double err = (got - want).abs().max().item<double>();
+  EXPECT_LE(err, 1e-4 * scale) << what << ": max |diff| " << err << ", max |python| " << scale - 1.0;
+}
 
 // An all-reduce (sum) among `ranks` threads of one process.
 class ThreadAllReduce {
