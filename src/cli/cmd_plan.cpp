@@ -10,6 +10,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/parse_command.hpp"
+#include "cli/run_jobs.hpp"
 #include "core/error.hpp"
 #include "core/exit_codes.hpp"
 #include "core/fs.hpp"
@@ -58,6 +59,8 @@ struct PlanConfig {
   std::string train_command;
   std::string sdn_command;
   std::string scale_recipe = "none";
+  std::string pipeline_dir;
+  std::string pipeline_node;
 };
 
 opt::Schema<PlanConfig> plan_schema() {
@@ -113,7 +116,11 @@ opt::Schema<PlanConfig> plan_schema() {
       .add("train-command", "trainer command in the job (default: '<sdn> train'); it gets --config RUN/run.ini --run-dir RUN",
            [](PlanConfig& c) -> auto& { return c.train_command; })
       .add("sdn-command", "how jobs call sdn (default: the profile's sdn_command, else this executable)",
-           [](PlanConfig& c) -> auto& { return c.sdn_command; });
+           [](PlanConfig& c) -> auto& { return c.sdn_command; })
+      .add("pipeline", "set by `sdn pipeline plan`: the pipeline directory whose gate the job passes first",
+           [](PlanConfig& c) -> auto& { return c.pipeline_dir; })
+      .add("node", "set by `sdn pipeline plan`: this run's node in the pipeline graph",
+           [](PlanConfig& c) -> auto& { return c.pipeline_node; });
   return s;
 }
 
@@ -126,6 +133,7 @@ std::vector<std::string> validate(const PlanConfig& c) {
   Scaling s;
   if (auto err = parse_scaling(c.scaling, s); !err.empty()) e.push_back("scaling: " + err);
   if (c.reshape && c.mode != "chain") e.push_back("reshape: needs --mode chain (a requeued job keeps its shape)");
+  if (c.pipeline_dir.empty() != c.pipeline_node.empty()) e.push_back("pipeline and node: give both or neither");
   for (const auto* v : {&c.train_command, &c.sdn_command})
     if (v->find('\n') != std::string::npos) e.push_back("train-command/sdn-command: one line only");
   std::int64_t w = 0;
@@ -133,12 +141,6 @@ std::vector<std::string> validate(const PlanConfig& c) {
     if (auto err = parse::parse_duration(c.walltime, w); !err.empty() || w < 60)
       e.push_back("walltime '" + c.walltime + "': " + (err.empty() ? "at least one minute" : err));
   return e;
-}
-
-std::string self_executable() {
-  char buf[PATH_MAX];
-  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
-  return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : "sdn";
 }
 
 // Replaces start times with the scheduler's answer; shapes it rejects become infeasible with its message.
@@ -188,6 +190,8 @@ std::vector<std::string> replan_args(const PlanConfig& cfg, const ClusterProfile
   add("--account", cluster.account);
   add("--train-command", cfg.train_command);
   add("--sdn-command", cfg.sdn_command);
+  add("--pipeline", cfg.pipeline_dir);
+  add("--node", cfg.pipeline_node);
   // --steps/--global-batch/--batch-per-rank are not repeated: the re-plan reads run.ini, which holds them.
   return a;
 }
@@ -219,10 +223,13 @@ void write_run_dir(const PlanConfig& cfg, const std::string& run_dir, const std:
 
 }  // namespace
 
-int run_plan(const Args& args) {
+static int plan_impl(const Args& args, PlannedStage* estimate) {
   auto parsed = parse_command(plan_schema(), args, validate);
   if (!parsed) return kExitOk;
   const PlanConfig& cfg = *parsed;
+  auto print = [&](const std::string& text) {
+    if (!estimate) std::fputs(text.c_str(), stdout);
+  };
   ClusterProfile cluster = load_cluster_profile(cfg.cluster);
   if (!cfg.account.empty()) cluster.account = cfg.account;
   StageWork given;
@@ -266,8 +273,11 @@ int run_plan(const Args& args) {
   const int best = pick_best(candidates);
   const std::string table = "cluster " + cluster.name + " (" + cluster.origin + "); throughput from " + source + "\n" +
                             format_plan_table(in, candidates, best);
-  std::fputs(table.c_str(), stdout);
-  if (best < 0) return kExitUsage;
+  print(table);
+  if (best < 0) {
+    if (estimate) throw UsageError("no job shape can run stage " + work.stage + ":\n" + table, "see `sdn plan --help`");
+    return kExitUsage;
+  }
   const Candidate& c = candidates[static_cast<std::size_t>(best)];
 
   const std::string run_dir = cfg.run_dir.empty() ? std::string("/tmp/sdn-dry-run") : absolute_path(cfg.run_dir);
@@ -314,6 +324,8 @@ int run_plan(const Args& args) {
                     ": pass --account YOUR_ALLOCATION (or set [cluster] account in a copy of the profile)");
   plan.total_steps = c.work.total_steps;
   plan.images_per_s = c.images_per_s;
+  plan.elapsed_s = c.elapsed_s;
+  plan.service_units = c.service_units;
   plan.planned_at = in.now;
   JobChoices choices;
   choices.mode = cfg.mode;
@@ -321,12 +333,12 @@ int run_plan(const Args& args) {
   choices.run_dir = run_dir;
   choices.job_name = plan.job_name;
   choices.max_chunks = plan.max_chunks;
-  choices.sdn_command = !cfg.sdn_command.empty() ? cfg.sdn_command
-                        : !cluster.sdn_command.empty() ? cluster.sdn_command
-                                                       : self_executable();
+  choices.sdn_command = resolve_sdn_command(cfg.sdn_command, cluster);
   choices.train_command = cfg.train_command;
   choices.stage = work.stage;
   choices.total_steps = c.work.total_steps;
+  choices.pipeline_dir = cfg.pipeline_dir.empty() ? "" : absolute_path(cfg.pipeline_dir);
+  choices.pipeline_node = cfg.pipeline_node;
   JobSpec job = make_job_spec(cluster, c, choices);
   if (auto problems = validate_job_spec(job); !problems.empty())
     throw UsageError("cannot write a job script: " + parse::join(problems, "; "), "see `sdn plan --help`");
@@ -338,12 +350,20 @@ int run_plan(const Args& args) {
       throw UsageError("cannot write the galyleo command: " + parse::join(problems, "; "),
                        "set [cluster] account in the profile or pass --account");
     galyleo_cmd = render_galyleo(g);
-    std::printf("\nnotebook on %s with the suite's modules:\n  %s\n", c.shape.partition.c_str(), galyleo_cmd.c_str());
+    print("\nnotebook on " + c.shape.partition + " with the suite's modules:\n  " + galyleo_cmd + "\n");
   }
-  std::printf("\nchosen: %s x %d GPUs, %s per job, %d chunk(s), mode %s%s, loop guard %d chunks\n",
-              c.shape.partition.c_str(), c.shape.gpus, parse::format_walltime(c.shape.walltime_s).c_str(), c.chunks,
-              cfg.mode.c_str(), reshape ? " (reshaping)" : "", plan.max_chunks);
-  for (const auto& n : notes) std::printf("  %s\n", n.c_str());
+  char chosen[256];
+  std::snprintf(chosen, sizeof chosen, "\nchosen: %s x %d GPUs, %s per job, %d chunk(s), mode %s%s, loop guard %d chunks\n",
+                c.shape.partition.c_str(), c.shape.gpus, parse::format_walltime(c.shape.walltime_s).c_str(), c.chunks,
+                cfg.mode.c_str(), reshape ? " (reshaping)" : "", plan.max_chunks);
+  print(chosen);
+  for (const auto& n : notes) print("  " + n + "\n");
+  if (estimate) {
+    estimate->plan = plan;
+    estimate->source = source;
+    estimate->notes = notes;
+    return kExitOk;
+  }
   if (cfg.dry_run) return kExitOk;
   if (placeholder)
     throw UsageError("refusing to write jobs charged to the example account '" + cluster.account + "' of " + cluster.origin,
@@ -359,6 +379,14 @@ int run_plan(const Args& args) {
   std::printf("run directory %s written (run.ini, %s, jobs/plan.ini)\n  submit: sdn submit %s\n  follow: sdn status %s\n",
               run_dir.c_str(), plan.script.c_str(), run_dir.c_str(), run_dir.c_str());
   return kExitOk;
+}
+
+int run_plan(const Args& args) { return plan_impl(args, nullptr); }
+
+PlannedStage plan_estimate(const Args& args) {
+  PlannedStage out;
+  plan_impl(args, &out);
+  return out;
 }
 
 }  // namespace sdn::cli

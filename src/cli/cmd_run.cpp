@@ -10,6 +10,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/parse_command.hpp"
+#include "cli/run_jobs.hpp"
 #include "core/error.hpp"
 #include "core/exit_codes.hpp"
 #include "core/fs.hpp"
@@ -131,19 +132,7 @@ int run_submit(const Args& args) {
     throw UsageError("run " + cfg.run_dir + " already has jobs in the queue: " + parse::join(ids, ", "),
                      "follow it with `sdn status " + cfg.run_dir + "`, or `sdn cancel` it first");
   }
-  const std::string script = cfg.run_dir + "/" + plan.script;
-  std::vector<std::string> ids;
-  const int n = plan.mode == "chain" ? plan.chain_jobs : 1;
-  for (int i = 0; i < n; ++i) {
-    std::vector<std::string> extra;
-    if (!ids.empty()) extra.push_back("--dependency=afterany:" + ids.back());
-    ids.push_back(sbatch_submit(script, extra));
-  }
-  auto e = journal::make(journal::kind::kSubmit);
-  e["mode"] = plan.mode;
-  e["job_ids"] = ids;
-  e["script"] = plan.script;
-  journal::append(journal::path_in(cfg.run_dir), e);
+  const std::vector<std::string> ids = submit_run_jobs(cfg.run_dir, plan, {});
   std::printf("submitted %s (%s mode): job%s %s\n  follow: sdn status %s\n", cfg.run_dir.c_str(), plan.mode.c_str(),
               ids.size() > 1 ? "s" : "", parse::join(ids, " -> ").c_str(), cfg.run_dir.c_str());
   return kExitOk;
@@ -195,15 +184,7 @@ int run_cancel(const Args& args) {
                                     "records the stop; `sdn submit` resumes later.", args);
   if (!parsed) return kExitOk;
   const RunConfig& cfg = *parsed;
-  RunPlan plan = load_run_plan(cfg.run_dir);
-  auto live = squeue_by_name(plan.job_name);
-  std::vector<std::string> ids;
-  for (const auto& q : live) ids.push_back(q.job_id);
-  // Recorded before scancel: the job's chunk-end must see the cancel and stop instead of requeueing.
-  auto e = journal::make(journal::kind::kCancel);
-  e["job_ids"] = ids;
-  journal::append(journal::path_in(cfg.run_dir), e);
-  scancel_jobs(ids);
+  const std::vector<std::string> ids = cancel_run_jobs(cfg.run_dir, load_run_plan(cfg.run_dir));
   std::printf("cancelled %s: %s\n", cfg.run_dir.c_str(), ids.empty() ? "no jobs were queued" : parse::join(ids, " ").c_str());
   return kExitOk;
 }

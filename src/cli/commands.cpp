@@ -16,6 +16,7 @@ const std::vector<Command>& commands() {
       {"submit", "submit a planned run (self-requeueing job or dependency chain)", run_submit},
       {"status", "show a run: progress, jobs, chunks, images/s, ETA, loss; --plot, --follow", run_status},
       {"cancel", "cancel a run's jobs (the trainer checkpoints; submit resumes)", run_cancel},
+      {"pipeline", "the whole 3D-SDN as one job graph: plan | submit | status | cancel | estimate", run_pipeline},
       {"journal", "append to a run's journal (used by the job scripts)", run_journal},
       {"cluster", "embedded local Slurm cluster: up | down | status; modulefiles", run_cluster},
       {"weights", "export/import semantic model weights (HDF5, PyTorch state_dict names)", run_weights},

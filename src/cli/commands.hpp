@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "slurm/run_dir.hpp"
+
 namespace sdn::cli {
 
 using Args = std::vector<std::string>;
@@ -28,6 +30,14 @@ int run_predict(const Args& args);  // cmd_predict.cpp
 int run_ckpt(const Args& args);     // cmd_ckpt.cpp: inspect / verify
 // Slurm driver (sdn_slurm): planning, run management, job-script bookkeeping, the embedded cluster.
 int run_plan(const Args& args);     // cmd_plan.cpp
+// What `sdn plan ARGS` would choose, computed without printing or writing (`sdn pipeline estimate`).
+struct PlannedStage {
+  slurm::RunPlan plan;
+  std::string source;                // where the throughput came from
+  std::vector<std::string> notes;
+};
+PlannedStage plan_estimate(const Args& args);  // cmd_plan.cpp
+int run_pipeline(const Args& args); // cmd_pipeline.cpp: plan | submit | status | cancel | gate | estimate
 int run_submit(const Args& args);   // cmd_run.cpp
 int run_status(const Args& args);   // cmd_run.cpp
 int run_cancel(const Args& args);   // cmd_run.cpp

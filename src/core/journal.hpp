@@ -26,6 +26,10 @@ inline constexpr const char* kChunkStart = "chunk_start";   // job script: job_i
 inline constexpr const char* kChunkEnd = "chunk_end";       // job script: exit_code, step, steps_done, action, reason
 inline constexpr const char* kRunEnd = "run_end";           // job script: reason (complete, failure, no_progress, ...)
 inline constexpr const char* kCancel = "cancel";            // sdn cancel: job_ids
+inline constexpr const char* kPredictSubmit = "predict_submit";  // sdn pipeline submit: job_ids of a prediction job
+inline constexpr const char* kPredictStart = "predict_start";    // prediction job: job_id, splits
+inline constexpr const char* kPredictEnd = "predict_end";        // prediction job: job_id, exit_code
+inline constexpr const char* kPredictCancel = "predict_cancel";  // sdn pipeline cancel: job_ids
 }  // namespace kind
 
 // RUN/journal.jsonl

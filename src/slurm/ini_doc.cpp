@@ -72,6 +72,11 @@ std::vector<std::string> IniDoc::keys() const {
   return out;
 }
 
+int IniDoc::line(const std::string& key) const {
+  auto it = values_.find(key);
+  return it == values_.end() ? 0 : it->second.line;
+}
+
 std::vector<std::string> IniDoc::sections_with_prefix(const std::string& prefix) const {
   std::map<std::string, int> first_line;  // section -> line of its first key, to keep the file's order
   for (const auto& kv : values_) {

@@ -23,6 +23,8 @@ class IniDoc {
   bool has(const std::string& key) const { return values_.count(key) > 0; }
   // "file:12" for a present key, "file" otherwise.
   std::string where(const std::string& key) const;
+  // Line of a key in its file; 0 if absent.
+  int line(const std::string& key) const;
   // Raw value of a key; empty if absent.
   std::string raw(const std::string& key) const;
   // Every key, in "section.key" form, sorted.

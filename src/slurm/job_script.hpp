@@ -33,7 +33,11 @@ struct JobSpec {
   std::string launcher;           // "srun --mpi=pmi2"
   std::string sdn_command = "sdn";
   std::string train_command;      // empty: "<sdn_command> train"
+  std::string predict_command;    // prediction jobs; empty: "<sdn_command> predict"
   std::string summary;            // one line describing the plan, echoed by the job
+  // A stage of a pipeline (`sdn pipeline`): the job first asks `sdn pipeline gate` whether its inputs exist.
+  std::string pipeline_dir;       // absolute; empty: not part of a pipeline
+  std::string pipeline_node;      // its node id in the pipeline's graph
 };
 
 // Every problem with the spec (empty when it can be rendered).
@@ -41,6 +45,11 @@ std::vector<std::string> validate_job_spec(const JobSpec& spec);
 
 // The script text. Precondition: validate_job_spec(spec) is empty.
 std::string render_sbatch(const JobSpec& spec);
+
+// The prediction job of a pipeline stage: one `sdn predict` per split of the trained run into `out_dir`, each
+// recorded in the run's journal (predict_start / predict_end), after the same gate. Uses the spec's shape,
+// modules, environment, launcher and time limit (mode, grace and chunk fields do not apply).
+std::string render_predict_sbatch(const JobSpec& spec, const std::vector<std::string>& splits, const std::string& out_dir);
 
 // POSIX single-quoting for values placed in the script body.
 std::string shell_quote(const std::string& s);

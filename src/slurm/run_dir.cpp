@@ -34,6 +34,8 @@ std::string render_plan_ini(const RunPlan& p) {
   kv("reshape", p.reshape ? "true" : "false");
   kv("total_steps", std::to_string(p.total_steps));
   kv("images_per_s", parse::format_value(p.images_per_s));
+  kv("elapsed_s", std::to_string(p.elapsed_s));
+  kv("service_units", parse::format_value(p.service_units));
   kv("planned_at", std::to_string(p.planned_at));
   return o;
 }
@@ -58,6 +60,8 @@ RunPlan parse_plan_ini(IniDoc doc) {
   doc.read("plan.reshape", p.reshape);
   doc.read("plan.total_steps", p.total_steps);
   doc.read("plan.images_per_s", p.images_per_s);
+  doc.read("plan.elapsed_s", p.elapsed_s);
+  doc.read("plan.service_units", p.service_units);
   doc.read("plan.planned_at", p.planned_at);
   if (p.mode != "requeue" && p.mode != "chain") doc.add_problem(doc.where("plan.mode") + ": mode must be requeue|chain");
   doc.throw_if_problems("run plan", "re-run `sdn plan` for this run directory");

@@ -27,6 +27,8 @@ struct RunPlan {
   bool reshape = false;               // chain mode: each job re-plans the rest and queues its successor
   std::int64_t total_steps = 0;
   double images_per_s = 0;            // planned throughput of the shape
+  std::int64_t elapsed_s = 0;         // planned wall time, first chunk start to completion
+  double service_units = 0;           // planned charge
   std::int64_t planned_at = 0;
 };
 

@@ -31,6 +31,8 @@ JobSpec make_job_spec(const ClusterProfile& cl, const Candidate& c, const JobCho
   j.launcher = cl.launcher;
   j.sdn_command = ch.sdn_command;
   j.train_command = ch.train_command;
+  j.pipeline_dir = ch.pipeline_dir;
+  j.pipeline_node = ch.pipeline_node;
   char buf[256];
   std::snprintf(buf, sizeof buf, "%s, %lld steps, %d chunk(s) planned, %.1f images/s, accumulation %d",
                 ch.stage.c_str(), (long long)ch.total_steps, c.chunks, c.images_per_s, c.accumulation);

@@ -21,6 +21,8 @@ struct JobChoices {
   std::string train_command;  // empty: "<sdn> train"
   std::string stage;
   std::int64_t total_steps = 0;
+  std::string pipeline_dir;   // a pipeline stage: the gate's pipeline and node (empty: a plain run)
+  std::string pipeline_node;
 };
 
 JobSpec make_job_spec(const ClusterProfile& cluster, const Candidate& chosen, const JobChoices& choices);

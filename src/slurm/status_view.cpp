@@ -10,7 +10,6 @@
 #include "slurm/plan.hpp"
 
 namespace sdn::slurm {
-namespace {
 
 std::string clock_text(double t) {
   if (t <= 0) return "-";
@@ -22,14 +21,17 @@ std::string clock_text(double t) {
   return buf;
 }
 
+namespace {
+
 std::string fmt(const char* f, double v) {
   char buf[64];
   std::snprintf(buf, sizeof buf, f, v);
   return buf;
 }
 
-// "[#########...............] 120/400  30%"
-std::string bar(std::int64_t done, std::int64_t total) {
+}  // namespace
+
+std::string progress_bar(std::int64_t done, std::int64_t total) {
   const int width = 24;
   const double frac = total > 0 ? std::min(1.0, static_cast<double>(done) / static_cast<double>(total)) : 0.0;
   const int filled = static_cast<int>(std::floor(frac * width));
@@ -38,8 +40,6 @@ std::string bar(std::int64_t done, std::int64_t total) {
                 std::string(width - filled, '.').c_str(), (long long)done, (long long)total, (int)(frac * 100));
   return buf;
 }
-
-}  // namespace
 
 std::string run_phase(const StatusInputs& in) {
   const auto& s = in.state;
@@ -76,7 +76,7 @@ std::string render_status(const StatusInputs& in) {
        " per job, USR2 " + std::to_string(p.grace_s) + " s before the limit\n";
   const std::int64_t total = s.total_steps > 0 ? s.total_steps : p.total_steps;
   const std::int64_t step = std::max(in.latest_step, s.progress.empty() ? 0 : s.progress.back().step);
-  o += "  steps " + bar(step, total) + "  (checkpoint at step " + std::to_string(in.latest_step) + ")\n";
+  o += "  steps " + progress_bar(step, total) + "  (checkpoint at step " + std::to_string(in.latest_step) + ")\n";
 
   const std::string phase = run_phase(in);
   o += "  state: " + phase;

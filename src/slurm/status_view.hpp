@@ -27,6 +27,11 @@ std::string run_phase(const StatusInputs& in);
 
 std::string render_status(const StatusInputs& in);
 
+// "[#########...............] 120/400  30%"
+std::string progress_bar(std::int64_t done, std::int64_t total);
+// Local "MM-DD HH:MM:SS"; "-" for 0.
+std::string clock_text(double t);
+
 // Training steps per second over the newest chunk's progress events (0 if fewer than two).
 double recent_steps_per_s(const RunState& state);
 

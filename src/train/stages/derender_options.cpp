@@ -18,7 +18,8 @@ void add_derender_options(opt::Schema<TrainConfig>& s) {
            [](C& c) -> auto& { return dro(c).meshes; })
       .add("derender.mesh_stations", "generated meshes: cross-sections along the length (fewer: fewer faces)",
            [](C& c) -> auto& { return dro(c).mesh_stations; }, opt::Range{4, 256})
-      .add("derender.pretrained", "full mode: checkpoint of a pretrain run to start from (model and optimiser)",
+      .add("derender.pretrained",
+           "full mode: a pretrain run directory (its newest checkpoint) or checkpoint file to start from (model and optimiser)",
            [](C& c) -> auto& { return dro(c).pretrained; })
       .add("derender.crop_size", "network input side (original 224)", [](C& c) -> auto& { return dro(c).crop_size; },
            opt::Range{16, 1024})

@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include "ckpt/checkpoint.hpp"
+#include "ckpt/store.hpp"
 #include "core/error.hpp"
 #include "core/rng.hpp"
 #include "data/derender_targets.hpp"
@@ -259,10 +260,19 @@ void DerenderStage::enter_schedule(std::int64_t step, std::int64_t) {
 }
 
 void DerenderStage::load_pretrained() {
-  const std::string& path = options_.pretrained;
+  std::string path = options_.pretrained;
   if (!std::filesystem::exists(path))
     throw UsageError("derender.pretrained: " + path + " does not exist",
-                     "point it at RUN/ckpt/step-*.h5 of a `derender.mode = pretrain` run");
+                     "point it at a `derender.mode = pretrain` run directory or its RUN/ckpt/step-*.h5");
+  // A run directory stands for its newest checkpoint that verifies (what `sdn pipeline` passes: the pretrain
+  // stage's run, whose final step is not known when the pipeline is planned).
+  if (std::filesystem::is_directory(path)) {
+    auto newest = ckpt::Store(path + "/ckpt").newest_valid();
+    if (!newest)
+      throw UsageError("derender.pretrained: the run " + path + " has no checkpoint",
+                       "train the pretrain run first (or point at one of its RUN/ckpt/step-*.h5)");
+    path = newest->path;
+  }
   auto c = ckpt::read_checkpoint(path);
   if (c.meta.stage != name())
     throw UsageError("derender.pretrained: " + path + " is a '" + c.meta.stage + "' checkpoint",
