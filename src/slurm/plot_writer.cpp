@@ -14,7 +14,7 @@ namespace sdn::slurm {
 namespace {
 
 const char* kGnuplotHint = "install gnuplot with svg and png terminals (Debian/Ubuntu: apt-get install gnuplot-nox, "
-                           "as scripts/install-deps does; on a cluster: module load gnuplot)";
+                           "as scripts/install-deps does; on a cluster: its gnuplot module, if it has one)";
 
 // A gnuplot single-quoted string: taken literally, '' stands for '.
 std::string gnuplot_literal(const std::string& s) {
