@@ -29,17 +29,23 @@ do for [fmt in "svg png"] {
   set format x "%g"
   set grid xtics ytics mytics lc rgb "#e5e5e5" lw 1, lc rgb "#f2f2f2" lw 1
   set lmargin 10
-  set rmargin 13
+  set rmargin 33
   set key outside right top vertical Left reverse
   # stage 1: semantic
   unset arrow
   unset label
   unset logscale
+  unset y2tics
+  unset y2label
   set title "semantic: logs/metrics.tsv"
   set logscale y 10
   set yrange [0.15:3]
   set ytics ("0.2" 0.2, "0.3" 0.3, "0.5" 0.5, "0.7" 0.7, "1" 1, "2" 2, "3" 3)
   set ytics add ("" 0.4 1, "" 0.6 1, "" 0.8 1, "" 0.9 1)
+  set ytics nomirror
+  set y2tics
+  set y2range [*:*]
+  set y2label "other terms (linear)"
   set xrange [0:60]
   set arrow 1 from 0, graph 0 to 0, graph 1 nohead dt 2 lc rgb "#666666"
   set label 1 "job 101" at 0, graph 0.97 right rotate by 90 offset 1,0 tc rgb "#444444" font ",9"
@@ -49,16 +55,20 @@ do for [fmt in "svg png"] {
   set label 3 "job 102" at 40, graph 0.97 right rotate by 90 offset 1,0 tc rgb "#444444" font ",9"
   set arrow 4 from 40, graph 0 to 40, graph 1 nohead dt 2 lc rgb "#666666"
   plot "loss-1.dat" using 1:2 with lines lt 1 title "ce", \
-       "" using 1:3 with lines lt 2 title "aux"
+       "" using 1:3 with lines lt 2 title "aux", \
+       "" using 1:4 axes x1y2 with lines lt 3 dt 4 title "pixel_acc (right)"
   # stage 2: textural
   unset arrow
   unset label
   unset logscale
+  unset y2tics
+  unset y2label
   set title "textural: journal progress events"
   set logscale y 10
   set yrange [1.5:15]
   set ytics ("2" 2, "3" 3, "5" 5, "7" 7, "10" 10)
   set ytics add ("" 4 1, "" 6 1, "" 8 1, "" 9 1)
+  set ytics mirror
   set xrange [0:300]
   set arrow 1 from 0, graph 0 to 0, graph 1 nohead dt 2 lc rgb "#666666"
   set label 1 "job 201" at 0, graph 0.97 right rotate by 90 offset 1,0 tc rgb "#444444" font ",9"
@@ -69,6 +79,8 @@ do for [fmt in "svg png"] {
   unset arrow
   unset label
   unset logscale
+  unset y2tics
+  unset y2label
   set title "maskrcnn: no loss recorded yet"
   set logscale y 10
   set yrange [0.1:10]

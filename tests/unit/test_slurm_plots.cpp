@@ -76,14 +76,14 @@ RunState maskrcnn_state() {
   return summarize(e);
 }
 
-// 60 steps of two terms and a learning rate; the interrupted chunk logged steps 41-44 past its checkpoint at 40,
+// 60 steps of two loss terms, an accuracy and a learning rate; the interrupted chunk logged steps 41-44 past its checkpoint at 40,
 // which the resumed run rewrote.
 std::string semantic_metrics() {
   std::string t;
   auto line = [&](int s) {
     char buf[160];
-    std::snprintf(buf, sizeof buf, "%d\tce=%.6g\taux=%.6g\tlr/main=0.01\n", s, 2.5 * std::exp(-s / 20.0) + 0.05,
-                  0.8 * std::exp(-s / 40.0));
+    std::snprintf(buf, sizeof buf, "%d\tce=%.6g\taux=%.6g\tpixel_acc=%.6g\tlr/main=0.01\n", s,
+                  2.5 * std::exp(-s / 20.0) + 0.05, 0.8 * std::exp(-s / 40.0), 0.9 - 0.8 * std::exp(-s / 10.0));
     t += buf;
   };
   for (int s = 1; s <= 44; ++s) line(s);
@@ -160,10 +160,14 @@ TEST(SlurmPlots, LossPanelsHaveLogTicksAndJobStarts) {
   EXPECT_EQ(count(p.loss_script, "nohead dt 2"), 6u);  // 4 semantic + 2 textural
   EXPECT_NE(p.loss_script.find("\"job 101 (restart 1)\" at 20,"), std::string::npos);
   EXPECT_EQ(count(p.loss_script, "\"job 103\""), 0u);
-  // Steps 41-44 of the lost chunk are the resumed run's: 60 rows, ce and aux, no learning rate.
+  // Steps 41-44 of the lost chunk are the resumed run's: 60 rows, ce, aux and pixel_acc, no learning rate.
   const std::string d = data_of(p, "loss-1.dat");
   EXPECT_EQ(count(d, "\n"), 62u);
-  EXPECT_NE(d.find("# step ce aux\n"), std::string::npos);
+  EXPECT_NE(d.find("# step ce aux pixel_acc\n"), std::string::npos);
+  // The accuracy is no loss: a linear right axis, only in the semantic panel.
+  EXPECT_NE(p.loss_script.find("\"\" using 1:4 axes x1y2 with lines lt 3 dt 4 title \"pixel_acc (right)\""),
+            std::string::npos);
+  EXPECT_EQ(count(p.loss_script, "  set y2tics\n"), 1u);
 }
 
 TEST(SlurmPlots, LongMetricsAreAveragedAndSaySo) {
