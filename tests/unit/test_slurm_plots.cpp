@@ -76,8 +76,8 @@ RunState maskrcnn_state() {
   return summarize(e);
 }
 
-// 60 steps of two loss terms, an accuracy and a learning rate; the interrupted chunk logged steps 41-44 past its checkpoint at 40,
-// which the resumed run rewrote.
+// 60 steps of two loss terms, an accuracy and a learning rate; the interrupted chunk logged steps 41-44 past its
+// checkpoint at 40, which the resumed run rewrote.
 std::string semantic_metrics() {
   std::string t;
   auto line = [&](int s) {
