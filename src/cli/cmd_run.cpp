@@ -216,6 +216,7 @@ int run_status(const Args& args) {
       if (tty && !last) text += "  (following every " + fmt_seconds(cfg.interval) + " s, updated " + clock_now() +
                                 "; Ctrl-C stops following, not the run)\n";
       std::fputs(out.update(text, summary, clock_now()).c_str(), stdout);
+      if (last && !tty) std::fputs(text.c_str(), stdout);  // a log ends with the whole story (why it stopped)
     }
     if (last) return phase == "complete" || !cfg.follow ? kExitOk : kExitFailure;
     std::fflush(stdout);
