@@ -13,13 +13,17 @@
 #include "cli/parse_command.hpp"
 #include "cli/pipeline_ops.hpp"
 #include "cli/run_jobs.hpp"
+#include "cli/terminal.hpp"
 #include "core/error.hpp"
 #include "core/exit_codes.hpp"
+#include "core/follow_output.hpp"
 #include "core/fs.hpp"
+#include "core/journal.hpp"
 #include "core/options.hpp"
 #include "slurm/cluster_profile.hpp"
 #include "slurm/pipeline_estimate.hpp"
 #include "slurm/plan.hpp"
+#include "slurm/plot_writer.hpp"
 #include "slurm/run_setup.hpp"
 #include "slurm/scheduler.hpp"
 
@@ -37,6 +41,7 @@ struct PipelineConfig {
   bool force = false;
   bool markdown = false;
   bool follow = false;
+  bool plot = false;
   double interval = 10;
   std::string node;
   std::string job_id;
@@ -45,24 +50,27 @@ struct PipelineConfig {
 opt::Schema<PipelineConfig> pipeline_schema() {
   opt::Schema<PipelineConfig> s(
       "pipeline", "The whole 3D-SDN as one resumable job graph on Slurm (configs/pipeline.ini, docs/pipeline.md).\n"
-                  "  plan DIR --config FILE   plan every stage into DIR/<stage> and write the prediction jobs\n"
+                  "  plan DIR --spec FILE     plan every stage into DIR/<stage> and write the prediction jobs\n"
                   "  submit DIR               queue every node that is not done, after the nodes it reads from\n"
                   "  status DIR               per node: state, progress, ETA, jobs; the pipeline's ETA and SUs\n"
                   "  cancel DIR               cancel every queued or running job (submit resumes)\n"
-                  "  estimate --config FILE   the running-time table (throughput source, steps, wall, jobs, SUs)\n"
+                  "  estimate --spec FILE     the running-time table (throughput source, steps, wall, jobs, SUs)\n"
                   "  gate DIR --node ID       what each pipeline job runs first (prints run|wait|stop)");
   s.add("action", "plan | submit | status | cancel | estimate | gate", [](PipelineConfig& c) -> auto& { return c.action; },
         opt::Choices{"plan", "submit", "status", "cancel", "estimate", "gate"})
       .positional("action")
       .add("dir", "the pipeline directory", [](PipelineConfig& c) -> auto& { return c.dir; })
       .positional("dir")
-      .add("config", "plan, estimate: the pipeline config", [](PipelineConfig& c) -> auto& { return c.config; })
+      .add("spec", "plan, estimate: the pipeline config (configs/pipeline.ini)",
+           [](PipelineConfig& c) -> auto& { return c.config; })
       .add("cluster", "plan, estimate: cluster profile (default: [pipeline] cluster)",
            [](PipelineConfig& c) -> auto& { return c.cluster; })
       .add("account", "plan, estimate: charge jobs to this account", [](PipelineConfig& c) -> auto& { return c.account; })
       .add("force", "plan: re-plan stage runs whose config changed", [](PipelineConfig& c) -> auto& { return c.force; })
       .add("markdown", "estimate: print the table as Markdown", [](PipelineConfig& c) -> auto& { return c.markdown; })
-      .add("follow", "status: redraw until the pipeline completes (exit 0) or stops (exit 1)",
+      .add("plot", "status: write DIR/plots/loss.{svg,png} (per stage) and timeline.{svg,png} (jobs per stage)",
+           [](PipelineConfig& c) -> auto& { return c.plot; })
+      .add("follow", "status: redraw until the pipeline completes (exit 0) or stops (exit 1); piped: a line per change",
            [](PipelineConfig& c) -> auto& { return c.follow; })
       .add("interval", "status --follow: seconds between redraws", [](PipelineConfig& c) -> auto& { return c.interval; },
            opt::Range{0.2, 3600})
@@ -76,7 +84,7 @@ std::vector<std::string> validate(const PipelineConfig& c) {
   const bool needs_dir = c.action != "estimate";
   if (needs_dir && c.dir.empty()) e.push_back("dir: required for `sdn pipeline " + c.action + "`");
   if ((c.action == "plan" || c.action == "estimate") && c.config.empty())
-    e.push_back("config: required for `sdn pipeline " + c.action + "` (e.g. configs/pipeline.ini)");
+    e.push_back("spec: required for `sdn pipeline " + c.action + "` (e.g. --spec configs/pipeline.ini)");
   if (c.action == "gate" && c.node.empty()) e.push_back("node: required for `sdn pipeline gate`");
   return e;
 }
@@ -282,21 +290,42 @@ int do_cancel(const PipelineConfig& cfg) {
   return kExitOk;
 }
 
+// Loss per stage and the job timeline of every stage (DIR/plots/), from each stage run's journal and metrics.
+std::string write_pipeline_plots(const PipelineDir& p, double now) {
+  std::vector<StagePlot> stages;
+  for (const auto& s : p.spec.stages) {
+    const std::string run = stage_run_dir(p.dir, s.name);
+    stages.push_back({s.name, summarize(journal::read(journal::path_in(run)).events), run + "/logs/metrics.tsv"});
+  }
+  const PlotFiles f = write_plots(stages, p.dir + "/plots", now);
+  return "  plots: " + f.loss_svg + " (.png), " + f.timeline_svg + " (.png)\n";
+}
+
 int do_status(const PipelineConfig& cfg) {
   const PipelineDir p = open_pipeline(cfg.dir);
+  const bool tty = stdout_is_terminal();
+  FollowOutput out(tty, terminal_columns());
   while (true) {
     const double now = now_s();
     std::string queue_problem;
     const auto nodes = gather_nodes(p, now, &queue_problem);
     std::string text = render_pipeline_status(p.spec, p.dir, p.graph, nodes, now);
     if (!queue_problem.empty()) text += "  (queue unknown: " + queue_problem + ")\n";
-    std::fputs(text.c_str(), stdout);
+    if (cfg.plot) text += write_pipeline_plots(p, now);
     const std::string phase = pipeline_phase(nodes);
-    if (!cfg.follow || phase == "complete") return kExitOk;
-    if (phase == "stopped" || phase == "planned") return kExitFailure;
+    const bool last = !cfg.follow || (phase != "running" && phase != "pending");
+    if (!cfg.follow) {
+      std::fputs(text.c_str(), stdout);
+    } else {
+      std::string summary = render_pipeline_line(nodes, now, p.graph);
+      if (!queue_problem.empty()) summary += " (queue unknown)";
+      if (tty && !last) text += "  (following; updated " + clock_now() + "; Ctrl-C stops following, not the pipeline)\n";
+      std::fputs(out.update(text, summary, clock_now()).c_str(), stdout);
+      if (last && !tty) std::fputs(text.c_str(), stdout);  // a log ends with the whole graph (why it stopped)
+    }
+    if (last) return phase == "complete" || !cfg.follow ? kExitOk : kExitFailure;
     std::fflush(stdout);
     std::this_thread::sleep_for(std::chrono::duration<double>(cfg.interval));
-    std::printf("\n");
   }
 }
 

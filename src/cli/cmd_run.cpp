@@ -11,12 +11,15 @@
 #include "cli/commands.hpp"
 #include "cli/parse_command.hpp"
 #include "cli/run_jobs.hpp"
+#include "cli/terminal.hpp"
 #include "core/error.hpp"
 #include "core/exit_codes.hpp"
+#include "core/follow_output.hpp"
 #include "core/fs.hpp"
 #include "core/journal.hpp"
 #include "core/options.hpp"
 #include "core/parse.hpp"
+#include "slurm/plot_writer.hpp"
 #include "slurm/run_dir.hpp"
 #include "slurm/run_state.hpp"
 #include "slurm/scheduler.hpp"
@@ -43,8 +46,10 @@ opt::Schema<RunConfig> run_schema(const std::string& name, const std::string& su
     s.add("after", "reshaping chains (what their jobs run): re-plan the rest of the run with --probe and queue the "
                    "next job after this job id", [](RunConfig& c) -> auto& { return c.after; });
   if (name == "status")
-    s.add("plot", "write RUN/plots/loss.svg and RUN/plots/timeline.svg", [](RunConfig& c) -> auto& { return c.plot; })
-        .add("follow", "redraw until the run completes or stops (exit 0 only if complete)",
+    s.add("plot", "draw RUN/plots/loss.{svg,png} and RUN/plots/timeline.{svg,png} with gnuplot",
+          [](RunConfig& c) -> auto& { return c.plot; })
+        .add("follow", "keep showing the run until it completes or stops (exit 0 only if complete): redrawn in "
+                       "place on a terminal, one line per change when piped",
              [](RunConfig& c) -> auto& { return c.follow; })
         .add("interval", "seconds between redraws with --follow", [](RunConfig& c) -> auto& { return c.interval; },
              opt::Range{0.2, 3600});
@@ -60,6 +65,12 @@ std::optional<RunConfig> parse_run(const std::string& name, const std::string& s
   auto parsed = parse_command(run_schema(name, summary), args, need_run_dir);
   if (parsed) parsed->run_dir = absolute_path(parsed->run_dir);
   return parsed;
+}
+
+std::string fmt_seconds(double s) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", s);
+  return buf;
 }
 
 RunState load_state(const std::string& run_dir) {
@@ -143,6 +154,8 @@ int run_status(const Args& args) {
                                     "ETA, last loss, and why it stopped.", args);
   if (!parsed) return kExitOk;
   const RunConfig& cfg = *parsed;
+  const bool tty = stdout_is_terminal();
+  FollowOutput out(tty, terminal_columns());
   while (true) {
     StatusInputs in;
     in.run_dir = cfg.run_dir;
@@ -162,20 +175,26 @@ int run_status(const Args& args) {
     }
     std::string text = render_status(in);
     if (!queue_problem.empty()) text += "  (queue unknown: " + queue_problem + ")\n";
-    std::fputs(text.c_str(), stdout);
     if (cfg.plot) {
-      fs::ensure_writable_dir(cfg.run_dir + "/plots");
-      fs::write_atomic(cfg.run_dir + "/plots/loss.svg", render_loss_svg(in.state));
-      fs::write_atomic(cfg.run_dir + "/plots/timeline.svg", render_timeline_svg(in.state, in.now));
-      std::printf("  plots: %s/plots/loss.svg, %s/plots/timeline.svg\n", cfg.run_dir.c_str(), cfg.run_dir.c_str());
+      const PlotFiles f = write_plots({{in.plan.stage, in.state, cfg.run_dir + "/logs/metrics.tsv"}},
+                                      cfg.run_dir + "/plots", in.now);
+      text += "  plots: " + f.loss_svg + " (.png), " + f.timeline_svg + " (.png)\n";
     }
     const std::string phase = run_phase(in);
-    if (!cfg.follow) return kExitOk;
-    if (phase == "complete") return kExitOk;
-    if (phase == "stopped" || phase == "cancelled" || phase == "stalled" || phase == "planned") return kExitFailure;
+    const bool last = !cfg.follow || (phase != "running" && phase != "pending");
+    if (!cfg.follow) {
+      std::fputs(text.c_str(), stdout);
+    } else {
+      std::string summary = render_status_line(in);
+      if (!queue_problem.empty()) summary += " (queue unknown)";
+      if (tty && !last) text += "  (following every " + fmt_seconds(cfg.interval) + " s, updated " + clock_now() +
+                                "; Ctrl-C stops following, not the run)\n";
+      std::fputs(out.update(text, summary, clock_now()).c_str(), stdout);
+      if (last && !tty) std::fputs(text.c_str(), stdout);  // a log ends with the whole story (why it stopped)
+    }
+    if (last) return phase == "complete" || !cfg.follow ? kExitOk : kExitFailure;
     std::fflush(stdout);
     std::this_thread::sleep_for(std::chrono::duration<double>(cfg.interval));
-    std::printf("\n");
   }
 }
 

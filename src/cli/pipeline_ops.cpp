@@ -37,7 +37,7 @@ PipelineDir open_pipeline(const std::string& dir) {
   struct stat st {};
   if (::stat(file.c_str(), &st) != 0)
     throw UsageError(p.dir + " is not a pipeline directory (no pipeline.ini)",
-                     "create it with `sdn pipeline plan --config configs/pipeline.ini --dir " + p.dir + "`");
+                     "create it with `sdn pipeline plan --spec configs/pipeline.ini --dir " + p.dir + "`");
   p.spec = load_pipeline(file);
   p.graph = pipeline_graph(p.spec);
   return p;

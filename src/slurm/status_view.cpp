@@ -41,6 +41,28 @@ std::string progress_bar(std::int64_t done, std::int64_t total) {
   return buf;
 }
 
+namespace {
+
+// Steps done and to do, and the seconds left at the newest chunk's rate (-1: unknown or not going on).
+struct Remaining {
+  std::int64_t step = 0, total = 0;
+  double eta_s = -1;
+};
+
+Remaining remaining(const StatusInputs& in, const std::string& phase) {
+  Remaining r;
+  const auto& s = in.state;
+  r.total = s.total_steps > 0 ? s.total_steps : in.plan.total_steps;
+  r.step = std::max(in.latest_step, s.progress.empty() ? 0 : s.progress.back().step);
+  const double rate = recent_steps_per_s(s);
+  // Only a run that will go on has an ETA; a stopped one waits for `sdn submit`.
+  if (rate > 0 && r.total > r.step && (phase == "running" || phase == "pending"))
+    r.eta_s = static_cast<double>(r.total - r.step) / rate;
+  return r;
+}
+
+}  // namespace
+
 std::string run_phase(const StatusInputs& in) {
   const auto& s = in.state;
   if (s.complete) return "complete";
@@ -74,11 +96,11 @@ std::string render_status(const StatusInputs& in) {
   o += "  stage " + p.stage + " on " + p.cluster + ", mode " + p.mode + (p.reshape ? " (reshaping; current shape)" : "") +
        ", " + p.partition + " x " + std::to_string(p.gpus) + " GPUs, " + parse::format_walltime(p.walltime_s) +
        " per job, USR2 " + std::to_string(p.grace_s) + " s before the limit\n";
-  const std::int64_t total = s.total_steps > 0 ? s.total_steps : p.total_steps;
-  const std::int64_t step = std::max(in.latest_step, s.progress.empty() ? 0 : s.progress.back().step);
-  o += "  steps " + progress_bar(step, total) + "  (checkpoint at step " + std::to_string(in.latest_step) + ")\n";
-
   const std::string phase = run_phase(in);
+  const Remaining left = remaining(in, phase);
+  o += "  steps " + progress_bar(left.step, left.total) + "  (checkpoint at step " + std::to_string(in.latest_step) +
+       ")\n";
+
   o += "  state: " + phase;
   if (phase == "running" || phase == "pending") {
     for (const auto& q : in.queue)
@@ -101,11 +123,9 @@ std::string render_status(const StatusInputs& in) {
 
   if (!s.progress.empty()) {
     const auto& last = s.progress.back();
-    const double rate = recent_steps_per_s(s);
     o += "  images/s " + fmt("%.1f", last.images_per_s) + ", last loss " + fmt("%.4f", last.loss) + " at step " +
          std::to_string(last.step);
-    if (rate > 0 && total > step && phase != "complete")
-      o += ", ETA " + format_span(static_cast<std::int64_t>((total - step) / rate)) + " of training";
+    if (left.eta_s >= 0) o += ", ETA " + format_span(static_cast<std::int64_t>(left.eta_s)) + " of training";
     o += "\n";
   }
   if (!s.chunks.empty()) {
@@ -130,93 +150,18 @@ std::string render_status(const StatusInputs& in) {
   return o;
 }
 
-namespace {
-
-// A small SVG canvas with a plot area and two labelled axes.
-struct Canvas {
-  double w = 720, h = 360, left = 70, right = 20, top = 40, bottom = 50;
-  std::string body;
-  double px(double fx) const { return left + fx * (w - left - right); }
-  double py(double fy) const { return h - bottom - fy * (h - top - bottom); }
-  std::string finish(const std::string& title, const std::string& xlabel, const std::string& x0, const std::string& x1,
-                     const std::string& ylabel, const std::string& y0, const std::string& y1) const {
-    std::string o = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + fmt("%.0f", w) + "\" height=\"" +
-                    fmt("%.0f", h) + "\" font-family=\"sans-serif\" font-size=\"12\">\n";
-    o += "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
-    o += "<text x=\"" + fmt("%.0f", w / 2) + "\" y=\"22\" text-anchor=\"middle\" font-size=\"15\">" + title + "</text>\n";
-    o += "<line x1=\"" + fmt("%.1f", px(0)) + "\" y1=\"" + fmt("%.1f", py(0)) + "\" x2=\"" + fmt("%.1f", px(1)) +
-         "\" y2=\"" + fmt("%.1f", py(0)) + "\" stroke=\"black\"/>\n";
-    o += "<line x1=\"" + fmt("%.1f", px(0)) + "\" y1=\"" + fmt("%.1f", py(0)) + "\" x2=\"" + fmt("%.1f", px(0)) +
-         "\" y2=\"" + fmt("%.1f", py(1)) + "\" stroke=\"black\"/>\n";
-    auto text = [&](double x, double y, const std::string& anchor, const std::string& t) {
-      return "<text x=\"" + fmt("%.1f", x) + "\" y=\"" + fmt("%.1f", y) + "\" text-anchor=\"" + anchor + "\">" + t +
-             "</text>\n";
-    };
-    o += text(px(0), py(0) + 16, "start", x0) + text(px(1), py(0) + 16, "end", x1) +
-         text(px(0.5), h - 12, "middle", xlabel);
-    o += text(px(0) - 6, py(0), "end", y0) + text(px(0) - 6, py(1) + 4, "end", y1) +
-         "<text x=\"16\" y=\"" + fmt("%.1f", py(0.5)) + "\" transform=\"rotate(-90 16 " + fmt("%.1f", py(0.5)) +
-         ")\" text-anchor=\"middle\">" + ylabel + "</text>\n";
-    return o + body + "</svg>\n";
-  }
-};
-
-}  // namespace
-
-std::string render_loss_svg(const RunState& s) {
-  Canvas c;
-  if (s.progress.empty()) {
-    c.body = "<text x=\"360\" y=\"180\" text-anchor=\"middle\">no progress events in the journal yet</text>\n";
-    return c.finish("training loss", "step", "", "", "loss", "", "");
-  }
-  std::int64_t s0 = s.progress.front().step, s1 = s0;
-  double l0 = s.progress.front().loss, l1 = l0;
-  for (const auto& p : s.progress) {
-    s0 = std::min(s0, p.step), s1 = std::max(s1, p.step);
-    l0 = std::min(l0, p.loss), l1 = std::max(l1, p.loss);
-  }
-  const double sx = s1 > s0 ? static_cast<double>(s1 - s0) : 1.0, sy = l1 > l0 ? l1 - l0 : 1.0;
-  std::string pts;
-  for (const auto& p : s.progress)
-    pts += fmt("%.1f", c.px((p.step - s0) / sx)) + "," + fmt("%.1f", c.py((p.loss - l0) / sy)) + " ";
-  c.body = "<polyline fill=\"none\" stroke=\"#1f77b4\" stroke-width=\"1.5\" points=\"" + pts + "\"/>\n";
-  // Chunk boundaries as dashed lines at the step each chunk started from.
-  for (const auto& ch : s.chunks)
-    if (ch.step_start > s0 && ch.step_start < s1) {
-      double x = c.px((ch.step_start - s0) / sx);
-      c.body += "<line x1=\"" + fmt("%.1f", x) + "\" y1=\"" + fmt("%.1f", c.py(0)) + "\" x2=\"" + fmt("%.1f", x) +
-                "\" y2=\"" + fmt("%.1f", c.py(1)) + "\" stroke=\"#999\" stroke-dasharray=\"4 3\"/>\n";
-    }
-  return c.finish("training loss (dashed: chunk starts)", "step", std::to_string(s0), std::to_string(s1), "loss",
-                  fmt("%.4g", l0), fmt("%.4g", l1));
-}
-
-std::string render_timeline_svg(const RunState& s, double now) {
-  Canvas c;
-  if (s.chunks.empty()) {
-    c.body = "<text x=\"360\" y=\"180\" text-anchor=\"middle\">no chunks in the journal yet</text>\n";
-    return c.finish("jobs", "time", "", "", "chunk", "", "");
-  }
-  const double t0 = s.chunks.front().start;
-  double t1 = t0 + 1;
-  for (const auto& ch : s.chunks) t1 = std::max(t1, ch.end > 0 ? ch.end : now);
-  const double n = static_cast<double>(s.chunks.size());
-  for (std::size_t i = 0; i < s.chunks.size(); ++i) {
-    const auto& ch = s.chunks[i];
-    const double a = (ch.start - t0) / (t1 - t0), b = ((ch.end > 0 ? ch.end : now) - t0) / (t1 - t0);
-    const std::string color = ch.end == 0 ? "#bbbbbb" : ch.action == "continue" ? "#1f77b4"
-                              : ch.action == "done"                           ? "#2ca02c"
-                                                                              : "#d62728";
-    const double y = c.py(1 - (i + 1) / n), hgt = std::max(4.0, (c.py(0) - c.py(1)) / n - 6);
-    c.body += "<rect x=\"" + fmt("%.1f", c.px(a)) + "\" y=\"" + fmt("%.1f", y) + "\" width=\"" +
-              fmt("%.1f", std::max(1.0, c.px(b) - c.px(a))) + "\" height=\"" + fmt("%.1f", hgt) + "\" fill=\"" + color +
-              "\"><title>job " + ch.job_id + " restart " + std::to_string(ch.restart) + ": steps " +
-              std::to_string(ch.step_start) + "-" + std::to_string(ch.step_end) + " " + ch.action + "</title></rect>\n";
-    c.body += "<text x=\"" + fmt("%.1f", c.px(b) + 4) + "\" y=\"" + fmt("%.1f", y + hgt / 2 + 4) + "\">job " +
-              ch.job_id + (ch.restart > 0 ? " r" + std::to_string(ch.restart) : "") + "</text>\n";
-  }
-  return c.finish("job timeline (blue: continue, green: done, red: stop, grey: no end record)", "time",
-                  clock_text(t0), clock_text(t1), "chunk", std::to_string(s.chunks.size()), "1");
+std::string render_status_line(const StatusInputs& in) {
+  const std::string phase = run_phase(in);
+  const Remaining left = remaining(in, phase);
+  const int pct = left.total > 0 ? static_cast<int>(std::min<std::int64_t>(100, left.step * 100 / left.total)) : 0;
+  std::string o = phase + " step " + std::to_string(left.step) + "/" + std::to_string(left.total) + " " +
+                  std::to_string(pct) + "% ETA " +
+                  (left.eta_s >= 0 ? format_span(static_cast<std::int64_t>(left.eta_s)) : std::string("-"));
+  std::string jobs;
+  for (const auto& q : in.queue)
+    if (q.state == "RUNNING" || q.state == "COMPLETING" || jobs.empty())
+      jobs = q.job_id + " " + q.state + (q.state == "PENDING" && !q.reason.empty() ? " (" + q.reason + ")" : "");
+  return o + " job " + (jobs.empty() ? std::string("-") : jobs);
 }
 
 }  // namespace sdn::slurm

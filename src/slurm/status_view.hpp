@@ -1,6 +1,6 @@
 // What `sdn status` shows: a pure rendering of the plan, the journal summary, the queue and the newest
-// checkpoint (progress bar, current job, per-chunk history, throughput, ETA, last loss, why a run stopped),
-// and the `--plot` images (loss curve, job timeline) as standalone SVG text.
+// checkpoint (progress bar, current job, per-chunk history, throughput, ETA, last loss, why a run stopped), and
+// the one-line summary `--follow` prints per change into a pipe. The `--plot` images are plots.hpp's.
 #pragma once
 
 #include <cstdint>
@@ -35,7 +35,8 @@ std::string clock_text(double t);
 // Training steps per second over the newest chunk's progress events (0 if fewer than two).
 double recent_steps_per_s(const RunState& state);
 
-std::string render_loss_svg(const RunState& state);
-std::string render_timeline_svg(const RunState& state, double now);
+// "running step 120/400 30% ETA 00:05:00 job 123 RUNNING": phase, progress, ETA, current job; no clock, so that
+// it changes only when the run does.
+std::string render_status_line(const StatusInputs& in);
 
 }  // namespace sdn::slurm

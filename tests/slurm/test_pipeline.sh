@@ -48,7 +48,7 @@ wait_no_jobs() {
 
 note "plan and submit the graph a -> a.predict -> b -> c"
 write_pipeline "$w/pipeline.ini" ""
-"$SDN_BIN" pipeline plan "$w/pipe" --config "$w/pipeline.ini" > "$w/plan.txt" || { cat "$w/plan.txt"; fail "plan failed"; }
+"$SDN_BIN" pipeline plan "$w/pipe" --spec "$w/pipeline.ini" > "$w/plan.txt" || { cat "$w/plan.txt"; fail "plan failed"; }
 grep -q "total along the graph" "$w/plan.txt" || fail "the plan prints no running-time table"
 grep -q "^derender.pretrained = $w/pipe/b$" "$w/pipe/stages/c.ini" || fail "c's input is not b's run directory"
 grep -q "pipeline gate $w/pipe --node b " "$w/pipe/b/jobs/run.sbatch" || fail "b's job script has no gate"
@@ -99,7 +99,7 @@ grep -q "pipeline: complete" "$w/status2.txt" || fail "status does not say compl
 
 note "a failing stage stops its dependents"
 write_pipeline "$w/failing.ini" "train_command = false"
-"$SDN_BIN" pipeline plan "$w/pipe2" --config "$w/failing.ini" > "$w/plan2.txt" || { cat "$w/plan2.txt"; fail "plan failed"; }
+"$SDN_BIN" pipeline plan "$w/pipe2" --spec "$w/failing.ini" > "$w/plan2.txt" || { cat "$w/plan2.txt"; fail "plan failed"; }
 "$SDN_BIN" pipeline submit "$w/pipe2" > /dev/null
 rc=0
 timeout 300 "$SDN_BIN" pipeline status "$w/pipe2" --follow --interval 3 > "$w/follow2.txt" 2>&1 || rc=$?

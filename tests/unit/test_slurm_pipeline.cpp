@@ -6,9 +6,9 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 
 #include "core/error.hpp"
+#include "golden_util.hpp"
 #include "slurm/cluster_profile.hpp"
 #include "slurm/job_script.hpp"
 #include "slurm/pipeline_estimate.hpp"
@@ -19,11 +19,6 @@
 using namespace sdn::slurm;
 
 namespace {
-
-std::string source_dir() {
-  const char* d = std::getenv("SDN_SOURCE_DIR");
-  return d ? d : ".";
-}
 
 // A directory with three stage configs and a pipeline file over them.
 struct Fixture {
@@ -216,7 +211,7 @@ TEST(PipelineEstimate, SubtotalsTotalsAndCriticalPath) {
 }
 
 TEST(PipelineScripts, PredictionJobAndGatedStageScript) {
-  auto cl = parse_cluster_profile(IniDoc::load(source_dir() + "/configs/clusters/local.ini"));
+  auto cl = parse_cluster_profile(IniDoc::load(golden_source_dir() + "/configs/clusters/local.ini"));
   Candidate c;
   c.shape = Shape{"gpu-shared", 1, 1, 1, 600};
   c.grace_s = 30;
@@ -243,12 +238,5 @@ TEST(PipelineScripts, PredictionJobAndGatedStageScript) {
   EXPECT_LT(train.find("pipeline gate /tmp/pipe --node semantic "), train.find("journal chunk-start"));
   j.pipeline_dir.clear();
   EXPECT_EQ(render_sbatch(j).find("pipeline gate"), std::string::npos);
-  const std::string golden = source_dir() + "/tests/golden/local-predict.sbatch";
-  const char* update = std::getenv("SDN_UPDATE_GOLDEN");
-  if (update && std::string(update) == "1") std::ofstream(golden, std::ios::binary) << text;
-  std::ifstream in(golden, std::ios::binary);
-  std::ostringstream expected;
-  expected << in.rdbuf();
-  EXPECT_EQ(expected.str(), text) << "differs from " << golden
-                                  << "; if intended: SDN_UPDATE_GOLDEN=1 ctest --test-dir build -R test_slurm";
+  expect_golden("local-predict.sbatch", text);
 }

@@ -194,10 +194,20 @@ TEST(SlurmStatus, ShowsPhaseChunksEtaAndWhyItStopped) {
   text = render_status(in);
   EXPECT_EQ(run_phase(in), "stopped");
   EXPECT_NE(text.find("state: stopped (no_progress)\n    why: no checkpoint was written"), std::string::npos) << text;
-  const std::string svg = render_loss_svg(in.state);
-  EXPECT_EQ(svg.rfind("<svg", 0), 0u);
-  EXPECT_NE(svg.find("<polyline"), std::string::npos);
-  EXPECT_NE(render_timeline_svg(in.state, 60).find("job 7"), std::string::npos);
+  EXPECT_EQ(render_status_line(in), "stopped step 30/100 30% ETA - job -");
+}
+
+TEST(SlurmStatus, OneLineSummaryHasPhaseProgressEtaAndTheCurrentJob) {
+  StatusInputs in;
+  in.plan.total_steps = 100;
+  auto events = submitted_with_one_chunk(0);
+  events.push_back(ev("progress", 30, {{"step", 10}, {"total_steps", 100}, {"loss", 1.0}}));
+  events.push_back(ev("progress", 40, {{"step", 30}, {"total_steps", 100}, {"loss", 0.5}}));
+  in.state = summarize(events);
+  in.queue = {{"8", "sdn-x", "PENDING", "Dependency", "gpu", "", ""}, {"7", "sdn-x", "RUNNING", "n1", "gpu", "", ""}};
+  EXPECT_EQ(render_status_line(in), "running step 30/100 30% ETA 00:00:35 job 7 RUNNING");
+  in.queue = {{"8", "sdn-x", "PENDING", "Dependency", "gpu", "", ""}};
+  EXPECT_EQ(render_status_line(in), "pending step 30/100 30% ETA 00:00:35 job 8 PENDING (Dependency)");
 }
 
 TEST(SlurmRunState, ReshapingSuccessorsShareTheSubmissionsBudget) {

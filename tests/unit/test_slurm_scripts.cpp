@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "core/error.hpp"
+#include "golden_util.hpp"
 #include "slurm/cluster_profile.hpp"
 #include "slurm/job_script.hpp"
 #include "slurm/local_cluster.hpp"
@@ -22,40 +23,10 @@ using namespace sdn::slurm;
 
 namespace {
 
-std::string source_dir() {
-  const char* d = std::getenv("SDN_SOURCE_DIR");
-  return d ? d : ".";
-}
+using sdn_test::expect_golden;
+using sdn_test::expect_golden_at;
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-void expect_golden_at(const std::string& path, const std::string& name, const std::string& actual) {
-  const char* update = std::getenv("SDN_UPDATE_GOLDEN");
-  if (update && std::string(update) == "1") {
-    std::ofstream(path, std::ios::binary) << actual;
-    std::printf("updated %s\n", path.c_str());
-    return;
-  }
-  const std::string expected = slurp(path);
-  if (expected == actual) return;
-  const std::string tmp = ::testing::TempDir() + "actual-" + name;
-  std::ofstream(tmp, std::ios::binary) << actual;
-  std::string cmd = "diff -u '" + path + "' '" + tmp + "'";
-  std::fflush(stdout);
-  (void)!std::system(cmd.c_str());
-  ADD_FAILURE() << "generated text differs from golden " << path
-                << (expected.empty() ? " (missing or empty)" : "")
-                << "\n  if intended: SDN_UPDATE_GOLDEN=1 ctest --test-dir build -R test_slurm";
-}
-
-void expect_golden(const std::string& name, const std::string& actual) {
-  expect_golden_at(source_dir() + "/tests/golden/" + name, name, actual);
-}
+std::string source_dir() { return sdn_test::golden_source_dir(); }
 
 // Expanse examples are also kept in slurm/examples/ for readers; they must not drift from the goldens.
 void expect_golden_and_example(const std::string& name, const std::string& actual) {
