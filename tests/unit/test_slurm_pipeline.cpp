@@ -17,6 +17,8 @@
 #include "slurm/run_setup.hpp"
 
 using namespace sdn::slurm;
+using sdn_test::expect_golden;
+using sdn_test::golden_source_dir;
 
 namespace {
 
