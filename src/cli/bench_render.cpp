@@ -77,7 +77,8 @@ data::Mesh sphere(int faces) {
   for (int i = 1; i < r; ++i)
     for (int j = 0; j < s; ++j) {
       const double th = M_PI * i / r, ph = 2 * M_PI * j / s;
-      m.vertices.push_back({static_cast<float>(0.5 * std::sin(th) * std::cos(ph)), static_cast<float>(0.5 * std::cos(th)),
+      m.vertices.push_back({static_cast<float>(0.5 * std::sin(th) * std::cos(ph)),
+                            static_cast<float>(0.5 * std::cos(th)),
                             static_cast<float>(0.5 * std::sin(th) * std::sin(ph))});
     }
   const auto south = static_cast<std::int32_t>(m.vertices.size());

@@ -45,7 +45,9 @@ void fit_unit_box(Mesh& m) {
 }
 
 Vec3 sub(const Vec3& a, const Vec3& b) { return {a.x - b.x, a.y - b.y, a.z - b.z}; }
-Vec3 cross(const Vec3& a, const Vec3& b) { return {a.y * b.z - a.z * b.y, a.z * b.x - a.x * b.z, a.x * b.y - a.y * b.x}; }
+Vec3 cross(const Vec3& a, const Vec3& b) {
+  return {a.y * b.z - a.z * b.y, a.z * b.x - a.x * b.z, a.x * b.y - a.y * b.x};
+}
 double dot(const Vec3& a, const Vec3& b) { return a.x * b.x + a.y * b.y + a.z * b.z; }
 
 }  // namespace
@@ -98,8 +100,9 @@ PosedShape pose_shape(const VehicleShape& shape, const Vec3& bottom, double ry, 
 
 Vec3 face_normal(const PosedShape& posed, int face) {
   const auto& f = posed.shape->geometry.faces[static_cast<size_t>(face)];
-  const Vec3& a = posed.vertices[static_cast<size_t>(f[0])];
-  const Vec3 n = cross(sub(posed.vertices[static_cast<size_t>(f[1])], a), sub(posed.vertices[static_cast<size_t>(f[2])], a));
+  const auto& v = posed.vertices;
+  const Vec3& a = v[static_cast<size_t>(f[0])];
+  const Vec3 n = cross(sub(v[static_cast<size_t>(f[1])], a), sub(v[static_cast<size_t>(f[2])], a));
   const double len = std::sqrt(dot(n, n));
   return len > 0 ? Vec3{n.x / len, n.y / len, n.z / len} : Vec3{0, 0, -1};
 }

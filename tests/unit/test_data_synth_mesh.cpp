@@ -127,7 +127,8 @@ TEST(SynthMesh, TracksDrawEveryGeneratedMeshDeformedAndFittedToTheUnitBox) {
   ASSERT_EQ(a->parts.size(), base.faces.size());
   double moved = 0;
   for (size_t i = 0; i < base.vertices.size(); ++i)
-    for (int c = 0; c < 3; ++c) moved = std::max<double>(moved, std::fabs(a->geometry.vertices[i][c] - base.vertices[i][c]));
+    for (int c = 0; c < 3; ++c)
+      moved = std::max<double>(moved, std::fabs(a->geometry.vertices[i][c] - base.vertices[i][c]));
   EXPECT_GT(moved, 0.005) << "the FFD deforms the mesh";
   EXPECT_LT(moved, 0.15) << "modestly";
   if (other->mesh == a->mesh) {
