@@ -22,6 +22,7 @@ const Bench kBenches[] = {
     {"step", "train step per image: C++ trainer step vs Python PyTorch (--ranks-compare: 1 vs 2 ranks)", bench_step},
     {"ckpt", "checkpoint save/load MB/s vs dd vs torch.save/load; stop latency; checkpoint overhead", bench_ckpt},
     {"chain", "chained run (time-limited jobs) wall time vs uninterrupted; steps lost per chunk", bench_chain},
+    {"render", "derenderer renderer: 384^2 renders/s, silhouette fwd and fwd+bwd, depth+normal maps", bench_render},
 };
 
 }  // namespace

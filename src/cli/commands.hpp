@@ -51,5 +51,6 @@ int bench_reduce(const Args& args);  // bench_reduce.cpp
 int bench_step(const Args& args);    // bench_step.cpp
 int bench_ckpt(const Args& args);    // bench_ckpt.cpp
 int bench_chain(const Args& args);   // bench_chain.cpp
+int bench_render(const Args& args);  // bench_render.cpp
 
 }  // namespace sdn::cli

@@ -87,18 +87,27 @@ Mesh loft(const std::vector<std::vector<std::array<float, 3>>>& rings) {
   return m;
 }
 
-Mesh body(const Spec& sp, int stations) {
+// Positions of the body's cross-sections (fractions of the length): evenly spaced plus every roof point.
+std::vector<float> station_positions(const Spec& sp, int stations) {
   std::vector<float> ts;
   for (int s = 0; s < stations; ++s) ts.push_back(static_cast<float>(s) / static_cast<float>(stations - 1));
   for (const auto& p : sp.roof) ts.push_back(p.first);
   std::sort(ts.begin(), ts.end());
   ts.erase(std::unique(ts.begin(), ts.end(), [](float a, float b) { return std::fabs(a - b) < 1e-4f; }), ts.end());
+  return ts;
+}
 
+float belt_at(const Spec& sp, float roof) { return std::min(sp.belt, roof - 0.04f); }
+
+// Corners of a body cross-section in ring order (Neg/Pos: the side z < 0 or z > 0); vehicle_mesh_parts relies on it.
+enum Corner { kBottomNeg, kBottomPos, kBeltPos, kRoofPos, kRoofNeg, kBeltNeg, kCorners };
+
+Mesh body(const Spec& sp, int stations) {
   std::vector<std::vector<std::array<float, 3>>> rings;
-  for (float t : ts) {
+  for (float t : station_positions(sp, stations)) {
     const float end = std::min(t, 1 - t);  // distance to the nearer end, in lengths
     const float roof = interpolate(sp.roof, t);
-    const float belt = std::min(sp.belt, roof - 0.04f);
+    const float belt = belt_at(sp, roof);
     const float lift = 0.35f * (belt - sp.clearance) * std::max(0.0f, 1 - end / 0.06f);  // bumpers curve up
     const float bottom = sp.clearance + lift;
     const float round = std::pow(std::max(0.0f, 1 - end / 0.08f), 2.0f);  // corners rounded in plan view
@@ -149,6 +158,30 @@ Mesh vehicle_mesh(VehicleKind kind, const VehicleMeshOptions& options) {
   for (auto& v : m.vertices)
     for (int a = 0; a < 3; ++a) v[a] = (v[a] - 0.5f * (lo[a] + hi[a])) / (hi[a] - lo[a]);
   return m;
+}
+
+std::vector<VehiclePart> vehicle_mesh_parts(VehicleKind kind, const VehicleMeshOptions& options) {
+  constexpr float kTrim = 0.12f;   // metres: a greenhouse lower than this is trim, not a window
+  constexpr float kSteep = 0.35f;  // rise over run of the roof line beyond which it is a windscreen
+  const Spec& sp = spec(kind);
+  const Mesh whole = vehicle_mesh(kind, options);
+  std::vector<VehiclePart> parts;
+  // The body's faces come first, in loft order: per pair of consecutive stations, two per ring edge (edge e
+  // joins corners e and e + 1), then the two end caps; the wheels follow.
+  const std::vector<float> ts = station_positions(sp, options.stations);
+  for (size_t s = 0; s + 1 < ts.size(); ++s) {
+    const float r0 = interpolate(sp.roof, ts[s]), r1 = interpolate(sp.roof, ts[s + 1]);
+    const bool tall = std::min(r0 - belt_at(sp, r0), r1 - belt_at(sp, r1)) > kTrim;
+    const bool steep = std::fabs(r1 - r0) > kSteep * (ts[s + 1] - ts[s]) * sp.length;
+    for (int e = 0; e < kCorners; ++e) {
+      const bool glass = tall && (e == kBeltPos || e == kRoofNeg || (e == kRoofPos && steep));
+      parts.insert(parts.end(), 2, glass ? VehiclePart::kGlass : VehiclePart::kBody);
+    }
+  }
+  parts.insert(parts.end(), 2 * (kCorners - 2), VehiclePart::kBody);
+  SDN_CHECK(parts.size() <= whole.faces.size(), "vehicle mesh parts out of step with the loft");
+  parts.resize(whole.faces.size(), VehiclePart::kWheel);
+  return parts;
 }
 
 std::vector<Mesh> vehicle_meshes(const VehicleMeshOptions& options) {

@@ -5,6 +5,7 @@
 // loaded ShapeNet meshes. Pure functions of the options; write_vehicle_meshes ships them as .obj files.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,12 @@ const char* vehicle_kind_name(VehicleKind kind);
 std::array<float, 3> vehicle_kind_size(VehicleKind kind);
 
 Mesh vehicle_mesh(VehicleKind kind, const VehicleMeshOptions& options = {});
+
+// What each face of vehicle_mesh(kind, options) belongs to, in face order: `sdn synth` paints the body, darkens
+// the glass (side windows where the greenhouse is taller than a trim strip, and the steep parts of the roof
+// line: windscreen and rear window) and the wheels.
+enum class VehiclePart : std::uint8_t { kBody, kGlass, kWheel };
+std::vector<VehiclePart> vehicle_mesh_parts(VehicleKind kind, const VehicleMeshOptions& options = {});
 // All 8, in index order.
 std::vector<Mesh> vehicle_meshes(const VehicleMeshOptions& options = {});
 

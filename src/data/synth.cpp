@@ -18,6 +18,8 @@
 #include "core/fs.hpp"
 #include "core/parse.hpp"
 #include "core/progress.hpp"
+#include "data/mesh_vehicles.hpp"
+#include "data/synth_mesh.hpp"
 #include "data/synth_render.hpp"
 #include "data/synth_writer.hpp"
 
@@ -82,6 +84,21 @@ void write_text_file(const std::string& path, const std::string& text) {
   out << text;
   out.close();
   if (!out) throw Error(path + ": cannot write (" + std::strerror(errno) + ")", "check free space and permissions");
+}
+
+// The side file naming each track's generated mesh (docs/data-format.md), so that a derenderer's shape choice
+// can be scored against it. Not part of either vKITTI layout; the readers never look at it.
+void write_mesh_table(const SynthOptions& o) {
+  std::string text = "world trackID label model mesh mesh_name\n";
+  for (const auto& w : o.worlds) {
+    const SceneModel scene(o.seed, w);
+    for (const TrackInfo& t : scene.tracks(o.first_frame, o.first_frame + o.frames - 1)) {
+      const int mesh = vehicle_mesh_choice(scene.key(), t.track_id, t.class_id, t.model);
+      text += w + " " + std::to_string(t.track_id) + " " + class_names()[t.class_id] + " " + t.model + " " +
+              std::to_string(mesh) + " " + vehicle_kind_name(static_cast<VehicleKind>(mesh)) + "\n";
+    }
+  }
+  write_text_file(o.out + "/" + kMeshTableFile, text);
 }
 
 }  // namespace synth
@@ -152,6 +169,7 @@ void write_synthetic(const SynthOptions& o) {
                                               rows.begin() + static_cast<std::ptrdiff_t>(k + n)));
     k += n;
   }
+  synth::write_mesh_table(o);
 }
 
 }  // namespace sdn::data

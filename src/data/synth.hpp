@@ -1,6 +1,7 @@
-// Synthetic Virtual KITTI: geometrically consistent scenes (road, sky, buildings, vegetation, cars and vans as
-// 3D boxes projected with the vKITTI intrinsics) written in the exact file layout and encodings of 1.3.1 or
-// 2.0.3, so the readers are exercised exactly as on the real data. Deterministic for a seed.
+// Synthetic Virtual KITTI: geometrically consistent scenes (road, sky, buildings, vegetation; cars and vans as
+// deformed vehicle meshes filling their 3D boxes, projected with the vKITTI intrinsics) written in the exact file
+// layout and encodings of 1.3.1 or 2.0.3, so the readers are exercised exactly as on the real data.
+// Deterministic for a seed.
 #pragma once
 
 #include <cstdint>
@@ -11,6 +12,9 @@
 #include "data/vkitti.hpp"
 
 namespace sdn::data {
+
+// Side file at the root of a synthetic tree: "world trackID label model mesh mesh_name" per track.
+constexpr const char* kMeshTableFile = "sdn_synth_meshes.txt";
 
 struct SynthOptions {
   Layout layout = Layout::kVkitti1;
@@ -35,7 +39,8 @@ Frame synth_frame(const SynthOptions& options, const std::string& world, const s
                   int camera);
 
 // Writes the whole tree (all modalities, per-sequence text files; 2.0.3: both cameras), frames in parallel on
-// `threads` threads. Throws UsageError listing validate()'s problems, Error naming an unwritable path.
+// `threads` threads, plus the side file kMeshTableFile at its root: which generated mesh draws each track.
+// Throws UsageError listing validate()'s problems, Error naming an unwritable path.
 void write_synthetic(const SynthOptions& options);
 
 }  // namespace sdn::data

@@ -51,8 +51,11 @@ Color texture(const Surface& s) {
     case Pattern::kFoliage:
       return add(c, 30 * cell_noise(8, s.s, s.t, 0.25) + 14 * cell_noise(9, s.s, s.t, 0.08));
     case Pattern::kVehicle:
-      if (s.height_frac > 0.58 && s.shade < 0.99) c = {42, 48, 58};  // windows on the sides, front and back
       return add(c, 5 * cell_noise(10, s.s, s.t, 0.15));
+    case Pattern::kGlass:
+      return add({60, 72, 90}, 6 * cell_noise(12, s.s, s.t, 0.3));
+    case Pattern::kTyre:
+      return add({30, 30, 32}, 4 * cell_noise(13, s.s, s.t, 0.05));
     case Pattern::kPlain:
       break;
   }

@@ -27,14 +27,13 @@ struct Look {
 // The look of `variation` in the world keyed by `world_key` (small per-world colour differences).
 Look look_for(std::uint64_t world_key, const std::string& variation);
 
-enum class Pattern { kPlain, kRoad, kTerrain, kBuilding, kFoliage, kVehicle };
+enum class Pattern { kPlain, kRoad, kTerrain, kBuilding, kFoliage, kVehicle, kGlass, kTyre };
 
 // What a pixel's ray hit, in the terms the texture functions need.
 struct Surface {
   Pattern pattern = Pattern::kPlain;
   Rgb paint{};
-  double s = 0, t = 0;  // texture coordinates in metres (road: x,z; facade: z,height; vehicle: face u, height)
-  double height_frac = 0;  // vehicles: 0 at the bottom face, 1 at the roof
+  double s = 0, t = 0;  // texture coordinates in metres (road: x,z; facade: z,height; vehicle: along, height)
   double shade = 1.0;   // face orientation factor
   double depth = 0;     // metres along the camera axis (for fog)
 };

@@ -1,6 +1,8 @@
-// Implements the synthetic ray caster (see synth_render.hpp). Rays go through pixel centres (pixel u covers
+// Implements the synthetic renderer (see synth_render.hpp). Rays go through pixel centres (pixel u covers
 // [u - 0.5, u + 0.5], principal point in the same coordinates) with direction ((u-cx)/fx, (v-cy)/fy, 1), so the
-// ray parameter of a hit *is* its depth along the camera axis and one comparison serves as the z-buffer.
+// ray parameter of a hit *is* its depth along the camera axis and one comparison serves as the z-buffer. Cars
+// and vans are meshes (synth_mesh.hpp), z-buffered at the same pixel centres first; the ray caster then keeps
+// whichever of the vehicle and the scenery is nearer.
 #include "data/synth_render.hpp"
 
 #include <algorithm>
@@ -8,6 +10,7 @@
 #include <limits>
 
 #include "core/rng.hpp"
+#include "data/synth_mesh.hpp"
 
 namespace sdn::data::synth {
 namespace {
@@ -35,8 +38,6 @@ Vec3 rot_y(double c, double s, const Vec3& v) { return {c * v.x + s * v.z, v.y, 
 // A box (vehicle or prop) in camera coordinates, ready for ray tests.
 struct CamBox {
   int class_id = 0;
-  int instance = 0;         // track id + 1, 0 for props
-  int object = -1;          // index into the vehicle list, -1 for props
   Rgb paint{};
   double c = 1, s = 0;      // cos/sin of the yaw in the camera frame
   Vec3 origin;              // camera centre in box-local coordinates
@@ -116,12 +117,11 @@ double hit_box(const CamBox& b, const Vec3& d, int& axis, Vec3& local) {
 
 Surface box_surface(const CamBox& b, int axis, const Vec3& local, double depth) {
   Surface s;
-  s.pattern = b.instance > 0 ? Pattern::kVehicle : Pattern::kPlain;
+  s.pattern = Pattern::kPlain;
   s.paint = b.paint;
-  s.shade = axis == 1 ? 1.0 : axis == 2 ? 0.8 : 0.65;  // roof, long sides, front/back
+  s.shade = axis == 1 ? 1.0 : axis == 2 ? 0.8 : 0.65;  // top, long sides, ends
   s.s = axis == 0 ? local.z : local.x;
   s.t = -local.y;
-  s.height_frac = b.h > 0 ? -local.y / b.h : 0;
   s.depth = depth;
   return s;
 }
@@ -131,19 +131,25 @@ struct VehicleView {
   Vec3 loc;               // bottom-face centre, camera frame
   double ry_cam = 0;
   double truncation = 0;
-  int full = 0;           // pixels whose ray hits its box, occluded or not
+  int full = 0;           // pixels its silhouette covers, occluded or not
+  std::shared_ptr<const VehicleShape> shape;
+  PosedShape posed;       // empty when it projects outside the image
 };
 
-// Vehicles and props as camera-frame boxes, keeping only those that project into the image.
+// Props as camera-frame boxes and vehicles as posed meshes, keeping only those that project into the image.
 std::vector<CamBox> collect_boxes(const SceneModel& scene, const std::vector<Vehicle>& vehicles, const CameraPose& cam,
                                   const Intrinsics& K, int width, int height, std::vector<VehicleView>& views) {
   std::vector<CamBox> boxes;
   views.assign(vehicles.size(), {});
   for (size_t i = 0; i < vehicles.size(); ++i) {
-    CamBox b = make_box(vehicles[i].box, cam, views[i].ry_cam, views[i].loc);
-    b.class_id = vehicles[i].class_id, b.instance = vehicles[i].track_id + 1, b.object = static_cast<int>(i);
-    b.paint = vehicles[i].paint;
-    if (project(b, views[i].loc, K, width, height)) boxes.push_back(b), views[i].truncation = b.truncation;
+    const Vehicle& veh = vehicles[i];
+    VehicleView& view = views[i];
+    CamBox b = make_box(veh.box, cam, view.ry_cam, view.loc);
+    if (!project(b, view.loc, K, width, height)) continue;
+    view.truncation = b.truncation;
+    view.shape = vehicle_shape(scene.key(), veh.track_id, veh.class_id, veh.model);
+    view.posed = pose_shape(*view.shape, view.loc, view.ry_cam, veh.box.length, veh.box.height, veh.box.width);
+    view.posed.u0 = b.u0, view.posed.u1 = b.u1, view.posed.v0 = b.v0, view.posed.v1 = b.v1;
   }
   for (const Prop& p : scene.props(cam.centre.z - 40.0, cam.centre.z + 300.0)) {
     double ry = 0;
@@ -161,9 +167,10 @@ struct Hit {
   Surface surf;
 };
 
-// Nearest hit of the ray through pixel (u, v): `d` in camera coordinates, `dw` the same ray in the road frame.
+// Nearest hit of the ray through pixel (u, v) on the scenery: `d` in camera coordinates, `dw` the same ray in
+// the road frame.
 Hit trace(const SceneModel& scene, const CameraPose& cam, const std::vector<CamBox>& boxes, const Vec3& d,
-          const Vec3& dw, int u, int v, std::vector<VehicleView>& views) {
+          const Vec3& dw, int u, int v) {
   Hit h;
   if (dw.y > 1e-12) {  // ground plane y = 0
     const double t = -cam.centre.y / dw.y;
@@ -196,13 +203,39 @@ Hit trace(const SceneModel& scene, const CameraPose& cam, const std::vector<CamB
     int axis = 0;
     Vec3 local;
     const double t = hit_box(b, d, axis, local);
-    if (t == std::numeric_limits<double>::infinity()) continue;
-    if (b.object >= 0) ++views[static_cast<size_t>(b.object)].full;  // before the depth test: occupancy
     if (t >= h.t) continue;
-    h.t = t, h.cls = b.class_id, h.inst = b.instance;
+    h.t = t, h.cls = b.class_id, h.inst = 0;
     h.surf = box_surface(b, axis, local, t);
   }
   return h;
+}
+
+// The vehicle surface seen along camera ray `d` at `depth` on `face`: paint, glass or tyre by the mesh part,
+// texture coordinates in box-local metres, and a shade from the face's normal in the road frame (a sky term
+// from above plus a sun from behind the camera's left shoulder), so that the camera's yaw does not relight it.
+Surface vehicle_surface(const Vehicle& veh, const VehicleView& view, int face, const Vec3& d, double depth,
+                        double cyaw, double syaw) {
+  static const Vec3 kSun = [] {
+    const Vec3 l{-0.35, -0.8, -0.5};
+    const double n = std::sqrt(l.x * l.x + l.y * l.y + l.z * l.z);
+    return Vec3{l.x / n, l.y / n, l.z / n};
+  }();
+  Surface s;
+  switch (view.shape->parts[static_cast<size_t>(face)]) {
+    case VehiclePart::kBody: s.pattern = Pattern::kVehicle; break;
+    case VehiclePart::kGlass: s.pattern = Pattern::kGlass; break;
+    case VehiclePart::kWheel: s.pattern = Pattern::kTyre; break;
+  }
+  s.paint = veh.paint;
+  const Vec3 n = rot_y(cyaw, syaw, face_normal(view.posed, face));
+  const double sun = std::max(0.0, n.x * kSun.x + n.y * kSun.y + n.z * kSun.z);
+  s.shade = 0.55 + 0.2 * std::max(0.0, -n.y) + 0.3 * sun;
+  const double c = std::cos(view.ry_cam), sn = std::sin(view.ry_cam);
+  const Vec3 local = rot_y(c, -sn, {d.x * depth - view.loc.x, d.y * depth - view.loc.y, depth - view.loc.z});
+  s.s = local.x + local.z;
+  s.t = -local.y;
+  s.depth = depth;
+  return s;
 }
 
 // Object rows of the vehicles with at least one visible pixel: tight box of those pixels, pose, ratios.
@@ -280,14 +313,25 @@ RenderedFrame render_frame(const SceneModel& scene, const Look& look, Layout lay
   const std::vector<Vehicle> vehicles = scene.vehicles(index);
   std::vector<VehicleView> views;
   const std::vector<CamBox> boxes = collect_boxes(scene, vehicles, cam, K, width, height, views);
+  VehicleRaster raster(width, height, static_cast<int>(vehicles.size()));
+  for (size_t k = 0; k < views.size(); ++k)
+    if (views[k].shape) {
+      raster.draw(views[k].posed, static_cast<int>(k), K, kNear);
+      views[k].full = raster.coverage(static_cast<int>(k));
+    }
   const std::uint64_t frame_key = hash_key({scene.key(), text_key(variation),
                                             static_cast<std::uint64_t>(index), static_cast<std::uint64_t>(camera)});
   for (int v = 0; v < height; ++v) {
     for (int u = 0; u < width; ++u) {
       const Vec3 d{(u - K.cx) / K.fx, (v - K.cy) / K.fy, 1.0};
       const Vec3 dw = rot_y(cyaw, syaw, d);
-      Hit h = trace(scene, cam, boxes, d, dw, u, v, views);
+      Hit h = trace(scene, cam, boxes, d, dw, u, v);
       const size_t i = static_cast<size_t>(v) * width + u;
+      if (raster.depth(i) < h.t) {
+        const size_t k = static_cast<size_t>(raster.vehicle(i));
+        h.t = raster.depth(i), h.cls = vehicles[k].class_id, h.inst = vehicles[k].track_id + 1;
+        h.surf = vehicle_surface(vehicles[k], views[k], raster.face(i), d, h.t, cyaw, syaw);
+      }
       Rgb c;
       if (h.t < kFarClip) {
         h.surf.depth = h.t;

@@ -119,6 +119,34 @@ TEST(VehicleMeshes, EightClosedOutwardUnitBoxMeshes) {
   EXPECT_EQ(vehicle_meshes()[0].vertices, meshes[0].vertices);  // a pure function of the options
 }
 
+TEST(VehicleMeshes, PartsMarkWheelsAndGlassAboveTheBeltLine) {
+  for (int k = 0; k < kVehicleMeshCount; ++k) {
+    const auto kind = static_cast<VehicleKind>(k);
+    SCOPED_TRACE(vehicle_kind_name(kind));
+    const VehicleMeshOptions o;
+    const Mesh m = vehicle_mesh(kind, o);
+    const auto parts = vehicle_mesh_parts(kind, o);
+    ASSERT_EQ(parts.size(), m.faces.size());
+    size_t wheels = 0, glass = 0;
+    float glass_low = 1, wheel_high = -1;
+    for (size_t f = 0; f < parts.size(); ++f) {
+      float lo = 1, hi = -1;
+      for (int c = 0; c < 3; ++c) {
+        const float y = m.vertices[static_cast<size_t>(m.faces[f][c])][1];
+        lo = std::min(lo, y), hi = std::max(hi, y);
+      }
+      if (parts[f] == VehiclePart::kWheel) ++wheels, wheel_high = std::max(wheel_high, hi);
+      if (parts[f] == VehiclePart::kGlass) ++glass, glass_low = std::min(glass_low, lo);
+    }
+    EXPECT_LT(wheel_high, 0.1f) << "wheels sit low";
+    // Four wheel prisms: 2 triangles per side quad and 2 * (n - 2) in the caps.
+    EXPECT_EQ(wheels, 4u * (4 * o.wheel_segments - 4));
+    EXPECT_GT(glass, 20u);
+    EXPECT_LT(glass, parts.size() / 2);
+    EXPECT_GT(glass_low, -0.3f) << "no glass near the ground";
+  }
+}
+
 TEST(VehicleMeshes, ProfilesLookLikeTheirKind) {
   // Highest point over the last 15 % of the length (x > 0.35) in the unit box (top = 0.5):
   // cars have a low bonnet, the bus is a box; the van is taller than the sedan in metres.

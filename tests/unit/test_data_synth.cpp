@@ -34,7 +34,11 @@ SynthOptions options(Layout layout = Layout::kVkitti1, int width = 320, int heig
 TEST(DataSynth, SameSeedSameFrameOtherSeedOtherScene) {
   const SynthOptions o = options();
   const Frame a = synth_frame(o, "0001", "clone", 5, 0), b = synth_frame(o, "0001", "clone", 5, 0);
-  EXPECT_TRUE(a.rgb == b.rgb && a.classes == b.classes && a.depth == b.depth);
+  EXPECT_TRUE(a.rgb == b.rgb && a.classes == b.classes && a.depth == b.depth && a.instance == b.instance);
+  ASSERT_EQ(a.objects.size(), b.objects.size());
+  for (size_t k = 0; k < a.objects.size(); ++k)
+    EXPECT_TRUE(a.objects[k].left == b.objects[k].left && a.objects[k].bottom == b.objects[k].bottom &&
+                a.objects[k].occupancy == b.objects[k].occupancy);
   SynthOptions other = o;
   other.seed = 12;
   const Frame c = synth_frame(other, "0001", "clone", 5, 0);
