@@ -50,7 +50,7 @@ note "plan and submit the graph a -> a.predict -> b -> c"
 write_pipeline "$w/pipeline.ini" ""
 "$SDN_BIN" pipeline plan "$w/pipe" --spec "$w/pipeline.ini" > "$w/plan.txt" || { cat "$w/plan.txt"; fail "plan failed"; }
 grep -q "total along the graph" "$w/plan.txt" || fail "the plan prints no running-time table"
-grep -q "^derender.pretrained = $w/pipe/b$" "$w/pipe/stages/c.ini" || fail "c's input is not b's run directory"
+grep -A3 "^\[derender\]" "$w/pipe/stages/c.ini" | grep -q "^pretrained = $w/pipe/b$" || fail "c's input is not b's run directory"
 grep -q "pipeline gate $w/pipe --node b " "$w/pipe/b/jobs/run.sbatch" || fail "b's job script has no gate"
 "$SDN_BIN" pipeline submit "$w/pipe" | tee "$w/submit1.txt"
 grep -q "^  b .* after " "$w/submit1.txt" || fail "b was not queued after a.predict's job"
