@@ -204,7 +204,7 @@ int profile_sides(const BenchStepConfig& c, const std::string& script, torch::De
     std::fflush(stdout);
   }
   for (bool original : {false, true}) {
-    if (original && c.original.empty()) continue;
+    if ((original && c.original.empty()) || script.empty()) continue;
     auto argv = python_argv(c, script, original);
     argv.push_back("--profile");
     argv.push_back(std::to_string(c.profile));
@@ -220,13 +220,21 @@ int profile_sides(const BenchStepConfig& c, const std::string& script, torch::De
 
 int compare_python(const BenchStepConfig& c, const Args& args) {
   const auto device = device_of(c);
-  const std::string script = bench::source_file("bench/" + c.train.stage + "_step.py", c.script, "script");
+  // A stage without a Python twin (e.g. the derenderer: its renderer has no PyTorch counterpart here) is timed
+  // on the C++ side alone, unless --script names one.
+  std::string script;
+  try {
+    script = bench::source_file("bench/" + c.train.stage + "_step.py", c.script, "script");
+  } catch (const UsageError&) {
+    if (!c.script.empty() || !c.original.empty()) throw;
+  }
   if (!c.original.empty()) check_original(c.original);
   const std::string model = python_model(c);
   std::printf("# %s\n# %s, batch %d of %dx%d, %d thread%s, %s; %d rounds x %d timed steps per side "
               "(after %d warm-up)\n",
               bench::command_line("sdn bench step", args).c_str(), model.c_str(), c.batch, c.height, c.width,
               c.threads, c.threads == 1 ? "" : "s", c.device.c_str(), c.rounds, c.steps, c.warmup);
+  if (script.empty()) std::printf("# no bench/%s_step.py: the C++ step alone\n", c.train.stage.c_str());
   if (c.profile > 0) return profile_sides(c, script, device);
   const std::string load_before = bench::load_note();
   std::fflush(stdout);
@@ -234,7 +242,7 @@ int compare_python(const BenchStepConfig& c, const Args& args) {
   // The Python sides first, one at a time: their start-up and warm-up must not overlap ours or each other's.
   std::vector<PythonSide> sides;
   for (bool original : {false, true}) {
-    if (original && c.original.empty()) continue;
+    if ((original && c.original.empty()) || script.empty()) continue;
     bench::ChildOptions po;
     po.pipe_stdin = po.pipe_stdout = true;
     PythonSide side;

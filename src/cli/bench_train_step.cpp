@@ -3,9 +3,12 @@
 
 #include <torch/cuda.h>
 
+#include <algorithm>
 #include <chrono>
 #include <random>
 
+#include "core/error.hpp"
+#include "data/synth.hpp"
 #include "train/stage_registry.hpp"
 
 namespace sdn::cli::bench {
@@ -14,6 +17,37 @@ namespace {
 // The original's schedule length (100 epochs x 5000 iterations): the poly rate stays ~lr over a benchmark.
 constexpr std::int64_t kScheduleSteps = 500000;
 
+// For stages that read instances or objects: consistent frames of `sdn synth` (classes, instances, depth, the
+// /objects rows, intrinsics), each sample naming the frame's vehicle with the most pixels, as an object-item
+// stage (the derenderer) is served; frame stages ignore `object`.
+std::vector<data::Sample> synthetic_scenes(int batch, int height, int width, std::uint64_t seed) {
+  data::SynthOptions o;
+  o.width = width, o.height = height, o.seed = seed;
+  std::vector<data::Sample> out;
+  for (int index = 0; index < 16 * batch && static_cast<int>(out.size()) < batch; ++index) {
+    auto f = data::synth_frame(o, "0001", "clone", index, 0);
+    int best = -1;
+    std::int64_t best_pixels = 0;
+    for (size_t r = 0; r < f.objects.size(); ++r) {
+      const int id = f.objects[r].track_id + 1;
+      const auto n = std::count(f.instance.begin(), f.instance.end(), static_cast<std::uint16_t>(id));
+      if (n > best_pixels) best = static_cast<int>(r), best_pixels = n;
+    }
+    if (best < 0) continue;
+    data::Sample s;
+    s.index = index, s.item = static_cast<std::int64_t>(out.size()), s.object = best;
+    s.width = f.width, s.height = f.height;
+    s.rgb = std::move(f.rgb), s.classes = std::move(f.classes), s.instance = std::move(f.instance);
+    s.depth = std::move(f.depth), s.objects = std::move(f.objects), s.K = f.K;
+    out.push_back(std::move(s));
+  }
+  if (static_cast<int>(out.size()) < batch)
+    throw Error("bench: " + std::to_string(16 * batch) + " synthetic " + std::to_string(width) + "x" +
+                    std::to_string(height) + " frames showed only " + std::to_string(out.size()) + " vehicle(s)",
+                "use larger frames (--height, --width)");
+  return out;
+}
+
 }  // namespace
 
 TrainStep::TrainStep(const train::TrainConfig& config, torch::Device device, int batch, int height, int width,
@@ -21,6 +55,11 @@ TrainStep::TrainStep(const train::TrainConfig& config, torch::Device device, int
     : device_(device), stage_(train::make_stage(config, {device, std::move(sum)})) {
   stage_->enter_schedule(0, kScheduleSteps);
   runner_ = std::make_unique<train::StepRunner>(*stage_, comm, std::move(reducer));
+  const auto fields = stage_->fields();
+  if (fields.instance || fields.objects) {
+    micro_.push_back(synthetic_scenes(batch, height, width, static_cast<std::uint64_t>(config.train.seed)));
+    return;
+  }
   std::mt19937 gen(static_cast<std::uint32_t>(config.train.seed));
   std::uniform_int_distribution<int> byte(0, 255), cls(0, 13);
   std::vector<data::Sample> samples;

@@ -19,7 +19,7 @@ namespace sdn::cli {
 int run_eval(const Args& args) {
   auto parsed =
       parse_command(inference_schema("eval", "Evaluate a run's checkpoint with its stage's metrics (semantic: pixel "
-                                             "accuracy, per-class IoU, mIoU)."), args);
+                                             "accuracy, per-class IoU, mIoU).", args), args);
   if (!parsed) return kExitOk;
   const auto& ic = *parsed;
   dist::MpiSession mpi;

@@ -13,7 +13,8 @@ namespace sdn::cli {
 
 int run_predict(const Args& args) {
   auto parsed = parse_command(
-      inference_schema("predict", "Write the stage's predictions (semantic: label PNGs and image|prediction|truth strips)."),
+      inference_schema("predict", "Write the stage's predictions (semantic: label PNGs and image|prediction|truth strips).",
+                       args),
       args);
   if (!parsed) return kExitOk;
   const auto& ic = *parsed;

@@ -3,6 +3,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 
@@ -90,9 +91,22 @@ void init_run_logging(const train::TrainConfig& c, const std::string& name) {
   log::init(lo);
 }
 
-opt::Schema<InferenceConfig> inference_schema(const std::string& command, const std::string& summary) {
+opt::Schema<InferenceConfig> inference_schema(const std::string& command, const std::string& summary,
+                                              const Args& args) {
   using C = InferenceConfig;
   opt::Schema<C> s(command, summary);
+  const auto run_dir = opt::peek_value("run-dir", args);
+  if (run_dir && std::filesystem::is_regular_file(*run_dir + "/run.ini")) {
+    const std::string stage = train::stage_of_args({"--config", *run_dir + "/run.ini"});
+    const auto names = train::stage_names();
+    if (std::find(names.begin(), names.end(), stage) != names.end()) {
+      const auto& spec = train::stage_spec(stage);
+      for (const auto& o : train::train_schema(stage).options())
+        if (o.key.rfind(stage + ".", 0) == 0 && train::is_neutral_key(o.key, spec.resume_neutral_keys))
+          s.add(o.key, o.help + " (overrides the run's run.ini)",
+                [key = o.key](C& c) -> auto& { return c.stage_keys[key]; });
+    }
+  }
   s.add("run-dir", "run directory (its run.ini and checkpoints)", [](C& c) -> auto& { return c.run_dir; })
       .add("ckpt", "checkpoint file (default: the run's newest valid one)", [](C& c) -> auto& { return c.ckpt; })
       .add("split", "shard split to use", [](C& c) -> auto& { return c.split; })
@@ -112,7 +126,11 @@ std::int64_t load_trained_stage(const InferenceConfig& ic, train::TrainConfig& c
   const std::string ini = ic.run_dir + "/run.ini";
   if (!std::filesystem::exists(ini))
     throw UsageError(ini + " does not exist", "--run-dir must be a run directory written by `sdn train`");
-  cfg = train::parse_train_args({"--config", ini}).config;
+  std::vector<std::string> train_args = {"--config", ini};
+  for (const auto& [key, value] : ic.stage_keys)
+    if (!value.empty()) train_args.insert(train_args.end(), {"--" + key, value});
+  auto parsed = train::parse_train_args(train_args);
+  cfg = parsed.config;
   cfg.log_level = ic.log_level;
   torch::set_num_threads(ic.threads);
   stage = train::make_stage(cfg, stage_context(pick_device(cfg, comm), comm));

@@ -5,6 +5,7 @@
 
 #include <torch/torch.h>
 
+#include <map>
 #include <string>
 
 #include "cli/commands.hpp"
@@ -42,8 +43,13 @@ struct InferenceConfig {
   std::string out;                  // predict: output dir (default RUN/predict)
   int threads = 1;
   std::string log_level = "info";
+  std::map<std::string, std::string> stage_keys;  // the run's stage's own keys given here (non-empty: override)
 };
-opt::Schema<InferenceConfig> inference_schema(const std::string& command, const std::string& summary);
+// With `args` naming the --run-dir of a run, the options include its stage's own resume-neutral keys
+// (StageSpec::resume_neutral_keys with the stage's prefix, e.g. derender.detections): they steer inference only,
+// so eval/predict may override the run's run.ini with them (an empty value keeps run.ini's).
+opt::Schema<InferenceConfig> inference_schema(const std::string& command, const std::string& summary,
+                                              const Args& args = {});
 
 // The run's training config (RUN/run.ini) with its stage (through the registry) whose weights come from the
 // chosen checkpoint. Returns the checkpoint's step.

@@ -56,6 +56,12 @@ float squared_distance(const ObjectGT& o) {
   return static_cast<float>(x * x + y * y + z * z);
 }
 
+std::array<float, 4> roi_norm(const Roi& roi, const Intrinsics& K) {
+  const double f = K.fx, u0 = K.cx, v0 = K.cy;
+  return {static_cast<float>((roi[0] - v0) / f), static_cast<float>((roi[1] - u0) / f),
+          static_cast<float>((roi[2] - v0) / f), static_cast<float>((roi[3] - u0) / f)};
+}
+
 Targets object_targets(const ObjectGT& o, const Roi& roi, const Intrinsics& K) {
   const double f = K.fx, u0 = K.cx, v0 = K.cy;
   const double rn[4] = {(roi[0] - v0) / f, (roi[1] - u0) / f, (roi[2] - v0) / f, (roi[3] - u0) / f};

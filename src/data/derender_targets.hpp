@@ -47,6 +47,9 @@ struct Targets {
   float log_depth = 0;                   // log(|translation|^2) + log(droi_h) + log(droi_w)
 };
 
+// ((t - v0)/f, (l - u0)/f, (b - v0)/f, (r - u0)/f): the ROI in normalised camera coordinates, f = K.fx.
+std::array<float, 4> roi_norm(const Roi& roi, const Intrinsics& K);
+
 // One focal length (K.fx, the original assumes square pixels) and the principal point (K.cx, K.cy).
 Targets object_targets(const ObjectGT& object, const Roi& roi, const Intrinsics& K);
 

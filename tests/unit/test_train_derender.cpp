@@ -1,13 +1,20 @@
 // The derenderer stage without ranks or shards: its [derender] keys and validation, the declared terms per mode,
 // the StepLR rates as bulb steps them, and the crops of a loader sample: training draws a function of
-// (seed, epoch, item) only, evaluation without jitter, and the losses of both modes backpropagate.
+// (seed, epoch, item) only, evaluation without jitter, and the losses of both modes backpropagate; the objects
+// `sdn predict` derenders from ground truth and from Mask R-CNN detection files.
 #include <gtest/gtest.h>
 
 #include <cmath>
 
+#include <nlohmann/json.hpp>
+
 #include "core/error.hpp"
+#include "core/fs.hpp"
+#include "data/image_io.hpp"
 #include "data/sample.hpp"
+#include "data_read_util.hpp"
 #include "train/stage_registry.hpp"
+#include "train/stages/derender_objects.hpp"
 #include "train/stages/derender_stage.hpp"
 
 using namespace sdn;
@@ -135,4 +142,67 @@ TEST(DerenderStage, BothModesBackpropagateIntoEveryHead) {
     else EXPECT_EQ(ffd, 0.0);
     EXPECT_GT(fc3.narrow(0, 0, 8).abs().sum().item<double>(), 0.0) << mode;
   }
+}
+
+TEST(DerenderStage, PredictObjectsFromGroundTruthAndFromDetections) {
+  DerenderStage stage(config(), {});
+  auto s = sample();
+  const auto gt = gt_objects(s);
+  ASSERT_EQ(gt.size(), 2u);
+  EXPECT_EQ(gt[0].key, 1);
+  EXPECT_EQ(gt[0].track_id, 3);
+  EXPECT_EQ(gt[0].roi, (data::derender::Roi{20, 30, 40, 60}));
+  EXPECT_TRUE(gt[0].interest);   // a car of 600 pixels
+  EXPECT_FALSE(gt[1].interest);  // 225 pixels: not more than 16^2
+  // The prediction crops of the tight box are the evaluation crops.
+  const auto e = stage.make_batch({s}, false, 0);
+  const auto c = stage.crop_batch(s, {gt[0].roi});
+  ASSERT_EQ(c.size(), 1);
+  EXPECT_TRUE(torch::equal(c.images, e.images));
+  EXPECT_TRUE(torch::equal(c.roi_norms, e.roi_norms));
+  EXPECT_TRUE(torch::equal(c.focals, e.focals));
+
+  // The same car as a Mask R-CNN detection (class 1, id 1) with a looser box, and a van below the threshold.
+  data::testing::TempDir tmp;
+  const std::string dir = tmp.path() + "/0001/clone";
+  fs::ensure_writable_dir(dir);
+  const data::img::Palette binary{{0, 0, 0}, {255, 255, 255}};
+  data::img::Image8 m1{96, 64, 1, gt[0].mask}, m2{96, 64, 1, gt[1].mask};
+  data::img::write_png_palette(dir + "/00007_mask1.png", m1, binary);
+  data::img::write_png_palette(dir + "/00007_mask2.png", m2, binary);
+  nlohmann::json doc = {{"width", 96}, {"height", 64}, {"detections", nlohmann::json::array()}};
+  doc["detections"].push_back({{"id", 1}, {"class_id", 1}, {"score", 0.9}, {"box", {18, 28, 42, 62}}, {"mask", "00007_mask1.png"}});
+  doc["detections"].push_back({{"id", 2}, {"class_id", 2}, {"score", 0.4}, {"box", {30, 55, 45, 70}}, {"mask", "00007_mask2.png"}});
+  fs::write_atomic(dir + "/00007.json", doc.dump());
+  const auto det = detected_objects(tmp.path(), "0001", "clone", 7, 96, 64);
+  ASSERT_EQ(det.size(), 2u);
+  EXPECT_EQ(det[0].key, 1);
+  EXPECT_EQ(det[0].class_id, 2);   // the 3D-SDN id of a car
+  EXPECT_EQ(det[1].class_id, 12);  // of a van
+  EXPECT_EQ(det[0].roi, (data::derender::Roi{18, 28, 42, 62}));  // the detected box is the ROI
+  EXPECT_EQ(det[0].mask, gt[0].mask);
+  EXPECT_DOUBLE_EQ(det[0].score, 0.9);
+  EXPECT_TRUE(det[0].interest);
+  EXPECT_FALSE(det[1].interest);
+
+  // Errors name the file and the option: a missing frame, a frame of another size, a missing mask.
+  auto message = [&](const std::function<void()>& f) {
+    try {
+      f();
+    } catch (const UsageError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  auto missing = message([&] { detected_objects(tmp.path(), "0001", "clone", 8, 96, 64); });
+  EXPECT_NE(missing.find("derender.detections: no " + dir + "/00008.json"), std::string::npos) << missing;
+  auto size = message([&] { detected_objects(tmp.path(), "0001", "clone", 7, 100, 64); });
+  EXPECT_NE(size.find("96x64"), std::string::npos) << size;
+  std::filesystem::remove(dir + "/00007_mask2.png");
+  auto mask = message([&] { detected_objects(tmp.path(), "0001", "clone", 7, 96, 64); });
+  EXPECT_NE(mask.find("00007_mask2.png"), std::string::npos) << mask;
+  // maskrcnn without a directory is refused at parse time; the source is no part of the resume digest.
+  EXPECT_THROW(config({"--derender.predict_boxes", "maskrcnn"}), UsageError);
+  for (const auto& e : resume_entries(config({"--derender.predict_boxes", "maskrcnn", "--derender.detections", "d"})))
+    EXPECT_EQ(e.find("derender.predict_boxes"), std::string::npos) << e;
 }

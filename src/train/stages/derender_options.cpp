@@ -46,7 +46,11 @@ void add_derender_options(opt::Schema<TrainConfig>& s) {
       .add("derender.lr_decay_epochs", "StepLR step size in epochs", [](C& c) -> auto& { return dro(c).lr_decay_epochs; },
            opt::Range{1, 100000})
       .add("derender.lr_decay_rate", "StepLR factor", [](C& c) -> auto& { return dro(c).lr_decay_rate; },
-           opt::Range{0, 1});
+           opt::Range{0, 1})
+      .add("derender.predict_boxes", "predict: the objects of a frame, gt (instance masks) or maskrcnn (detections)",
+           [](C& c) -> auto& { return dro(c).predict_boxes; }, opt::Choices{"gt", "maskrcnn"})
+      .add("derender.detections", "predict_boxes = maskrcnn: a Mask R-CNN run's `sdn predict --out` directory",
+           [](C& c) -> auto& { return dro(c).detections; });
 }
 
 std::vector<std::string> validate_derender(const TrainConfig& c) {
@@ -60,6 +64,9 @@ std::vector<std::string> validate_derender(const TrainConfig& c) {
   if (!o.pretrained.empty() && o.mode != "full")
     e.push_back("derender.pretrained is set but derender.mode is " + o.mode + ": only the full mode starts from a "
                 "pretrain checkpoint (use model.init_weights for a plain weights start)");
+  if (o.predict_boxes == "maskrcnn" && o.detections.empty())
+    e.push_back("derender.predict_boxes = maskrcnn needs derender.detections: the --out directory of `sdn predict` "
+                "of a Mask R-CNN run on the same split");
   if (!o.meshes.empty() && !std::filesystem::is_directory(o.meshes))
     e.push_back("derender.meshes: " + o.meshes + " is not a directory (it must hold the 8 .obj meshes)");
   return e;

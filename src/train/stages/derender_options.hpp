@@ -29,6 +29,10 @@ struct DerenderOptions {
   double weight_decay = 1e-3;
   int lr_decay_epochs = 16;       // StepLR step size (epochs)
   double lr_decay_rate = 0.5;
+  // `sdn predict`: the objects of each frame, as main.py --source: gt (the Car/Van instance masks) or maskrcnn
+  // (the detections a Mask R-CNN run's `sdn predict` wrote under `detections`, docs/data-format.md).
+  std::string predict_boxes = "gt";
+  std::string detections;
 };
 
 void add_derender_options(opt::Schema<TrainConfig>& s);

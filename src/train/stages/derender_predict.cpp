@@ -1,13 +1,16 @@
-// `sdn predict` of the derenderer stage, as the original's main.py _test (source gt): per frame, every Car/Van
-// with more than 16^2 instance pixels is derendered from its tight ROI, posed and rendered in the test-time view
-// (the object fills the render), and the renders are pasted back into the frame far to near. Writes under
-// OUT/<world>/<variation>/: NNNNN.json (per object, keyed by row + 1: class, depth, alpha, plus the full 3D
-// attributes `sdn edit` and the textural branch use), NNNNN.png (8-bit instance map, row + 1, 0 = none; other
-// objects keep their ground-truth masks), NNNNN-normal.png (RGB, (n / 2 + 0.5) * 255, background 0.5) and
-// NNNNN-depth.png (uint16, min(depth * zoom / 100, 1) * 65535, background 65535). docs/data-format.md.
+// `sdn predict` of the derenderer stage, as the original's main.py _test: per frame, every Car/Van object of
+// interest (more than 16^2 mask pixels) is derendered from its ROI, posed and rendered in the test-time view (the
+// object fills the render), and the renders are pasted back into the frame far to near. The objects come from
+// derender.predict_boxes (derender_objects.hpp): gt (instance masks, tight boxes) or maskrcnn (a Mask R-CNN run's
+// detections, their boxes). Writes under OUT/<world>/<variation>/: NNNNN.json (per object, keyed by row + 1 or
+// detection id: class, depth, alpha, plus the full 3D attributes `sdn edit` and the textural branch use), NNNNN.png
+// (8-bit instance map of those keys, 0 = none; objects not derendered keep their masks), NNNNN-normal.png (RGB,
+// (n / 2 + 0.5) * 255, background 0.5) and NNNNN-depth.png (uint16, min(depth * zoom / 100, 1) * 65535,
+// background 65535). docs/data-format.md.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 
 #include <nlohmann/json.hpp>
 
@@ -20,15 +23,14 @@
 #include "dist/mpi_session.hpp"
 #include "models/derender/camera.hpp"
 #include "models/derender/raster_maps.hpp"
+#include "train/stages/derender_objects.hpp"
 #include "train/stages/derender_stage.hpp"
 
 namespace sdn::train {
 namespace {
 
 namespace md = models::derender;
-
-constexpr int kCar = 2, kVan = 12;
-constexpr int kMinPixels = 16 * 16;  // the original's test-time interest threshold (mask sum)
+namespace dd = data::derender;
 
 std::vector<double> row_of(const torch::Tensor& t, int64_t r) {
   const auto c = t[r].to(torch::kCPU, torch::kDouble).contiguous().flatten();
@@ -39,6 +41,9 @@ std::vector<double> row_of(const torch::Tensor& t, int64_t r) {
 
 std::string DerenderStage::predict(const data::ShardSet& set, const InferenceOptions& options,
                                    const dist::Communicator& comm) {
+  if (options_.predict_boxes == "maskrcnn" && !std::filesystem::is_directory(options_.detections))
+    throw UsageError("derender.detections: " + options_.detections + " is not a directory",
+                     "point it at the --out directory of `sdn predict` of a Mask R-CNN run on the same split");
   torch::NoGradGuard no_grad;
   model_->eval();
   std::vector<std::int64_t> indices = options.indices;
@@ -58,34 +63,24 @@ std::string DerenderStage::predict(const data::ShardSet& set, const InferenceOpt
     set.read(fi, fields(), s);
     const auto info = set.info(fi);
     const int W = s.width, H = s.height;
-    // The objects of interest and their crops (no jitter).
-    std::vector<data::Sample> samples;
-    std::vector<int> rows;
-    std::vector<char> interest(s.objects.size(), 0);
-    for (size_t r = 0; r < s.objects.size(); ++r) {
-      const auto& o = s.objects[r];
-      const std::uint16_t id = static_cast<std::uint16_t>(o.track_id + 1);
-      const auto pixels = std::count(s.instance.begin(), s.instance.end(), id);
-      if ((o.class_id != kCar && o.class_id != kVan) || pixels <= kMinPixels) continue;
-      interest[r] = 1;
-      samples.push_back(s);
-      samples.back().object = static_cast<int>(r);
-      samples.back().item = static_cast<std::int64_t>(rows.size());
-      rows.push_back(static_cast<int>(r));
-    }
+    const auto objects = options_.predict_boxes == "maskrcnn"
+                             ? detected_objects(options_.detections, info.world, info.variation, info.frame, W, H)
+                             : gt_objects(s);
+    std::vector<size_t> derendered;  // indices into `objects`
+    std::vector<dd::Roi> rois;
+    for (size_t j = 0; j < objects.size(); ++j)
+      if (objects[j].interest) derendered.push_back(j), rois.push_back(objects[j].roi);
     data::img::Image8 instance{W, H, 1, std::vector<std::uint8_t>(size_t(W) * H, 0)};
     data::img::Image8 normal{W, H, 3, std::vector<std::uint8_t>(size_t(W) * H * 3, 127)};
     data::img::Image16 depth{W, H, std::vector<std::uint16_t>(size_t(W) * H, 65535)};
-    // Objects not derendered keep their ground-truth masks in the instance map (the original paints them in
-    // its far-to-near pass by predicted depth; they have none here, so they go first).
-    for (size_t r = 0; r < s.objects.size(); ++r)
-      if (!interest[r]) {
-        const std::uint16_t id = static_cast<std::uint16_t>(s.objects[r].track_id + 1);
-        for (size_t p = 0; p < s.instance.size(); ++p)
-          if (s.instance[p] == id) instance.pixels[p] = static_cast<std::uint8_t>(std::min<size_t>(255, r + 1));
-      }
+    // Objects not derendered keep their masks in the instance map (the original paints them in its far-to-near
+    // pass by predicted depth; they have none here, so they go first).
+    for (const auto& o : objects)
+      if (!o.interest)
+        for (size_t p = 0; p < o.mask.size(); ++p)
+          if (o.mask[p]) instance.pixels[p] = static_cast<std::uint8_t>(std::min(255, o.key));
     nlohmann::json json = nlohmann::json::object();
-    const auto b = samples.empty() ? DerenderBatch{} : make_batch(samples, /*training=*/false, 0);
+    const auto b = crop_batch(s, rois);
     if (b.size() > 0) {
       auto f = forward(b, /*render=*/false, {});
       const auto pose = md::decode_pose(f.out, f.mroi, f.droi);
@@ -103,8 +98,7 @@ std::string DerenderStage::predict(const data::ShardSet& set, const InferenceOpt
                        [&](int64_t a, int64_t c) { return depths[a][0].item<float>() > depths[c][0].item<float>(); });
       const double fx = s.K.fx, u0 = s.K.cx, v0 = s.K.cy;
       for (int64_t i : order) {
-        const int row = rows[static_cast<size_t>(b.items[static_cast<size_t>(i)])];
-        const auto& gt = s.objects[static_cast<size_t>(row)];
+        const auto& obj = objects[derendered[static_cast<size_t>(b.items[static_cast<size_t>(i)])]];
         const double zoom = rep.zooms[i][0].item<double>();
         const int size = static_cast<int>(static_cast<double>(S) / zoom);
         const auto c2d = row_of(pose.center2ds, i);
@@ -121,7 +115,7 @@ std::string DerenderStage::predict(const data::ShardSet& set, const InferenceOpt
             const int64_t q = sy * S + sx;
             if (m[q] < 0.5f) continue;
             const size_t p = size_t(y) * W + x;
-            instance.pixels[p] = static_cast<std::uint8_t>(std::min(255, row + 1));
+            instance.pixels[p] = static_cast<std::uint8_t>(std::min(255, obj.key));
             const float nv[3] = {nx[q], ny[q], nz[q]};
             for (int ch = 0; ch < 3; ++ch)
               normal.pixels[p * 3 + ch] = static_cast<std::uint8_t>(std::clamp((nv[ch] / 2 + 0.5f) * 255.0f, 0.0f, 255.0f));
@@ -129,9 +123,9 @@ std::string DerenderStage::predict(const data::ShardSet& set, const InferenceOpt
             depth.pixels[p] = static_cast<std::uint16_t>(dv * 65535.0);
           }
         const auto ffd = f.out.ffd_coeffs[i][choice.index[i].item<int64_t>()];
-        json[std::to_string(row + 1)] = {
-            {"class_id", gt.class_id},
-            {"track_id", gt.track_id},
+        auto& entry = json[std::to_string(obj.key)];
+        entry = {
+            {"class_id", obj.class_id},
             {"depth", depths[i][0].item<double>()},
             {"alpha", pose.alphas[i][0].item<double>()},
             {"theta", pose.thetas[i][0].item<double>()},
@@ -143,6 +137,8 @@ std::string DerenderStage::predict(const data::ShardSet& set, const InferenceOpt
             {"mesh", choice.index[i].item<int64_t>()},
             {"mesh_name", mesh_names_.at(static_cast<size_t>(choice.index[i].item<int64_t>()))},
             {"ffd_coeffs", row_of(ffd.unsqueeze(0), 0)}};
+        if (obj.track_id >= 0) entry["track_id"] = obj.track_id;
+        if (obj.score >= 0) entry["score"] = obj.score, entry["box"] = obj.roi;
         ++objects_written;
       }
     }
@@ -157,7 +153,9 @@ std::string DerenderStage::predict(const data::ShardSet& set, const InferenceOpt
     data::img::write_png_gray16(base + "-depth.png", depth);
   }
   return "derendered " + std::to_string(objects_written) + " object(s) (rank " + std::to_string(comm.rank()) + ") of " +
-         std::to_string(indices.size()) + " frame(s) into " + options.out;
+         std::to_string(indices.size()) + " frame(s) from " +
+         (options_.predict_boxes == "maskrcnn" ? "the detections in " + options_.detections : std::string("ground truth")) +
+         " into " + options.out;
 }
 
 }  // namespace sdn::train

@@ -188,6 +188,28 @@ DerenderBatch DerenderStage::make_batch(const std::vector<data::Sample>& samples
   return b;
 }
 
+DerenderBatch DerenderStage::crop_batch(const data::Sample& s, const std::vector<dd::Roi>& rois) const {
+  const int crop = options_.crop_size;
+  std::vector<float> images, norms, focals;
+  DerenderBatch b;
+  for (const auto& roi : rois) {
+    int side = 0;
+    const auto square = dd::crop_square(s.rgb, s.width, s.height, 3, roi, {127, 127, 127}, side);
+    const auto img = dd::normalise_crop(square, side, crop);
+    images.insert(images.end(), img.begin(), img.end());
+    const auto rn = dd::roi_norm(roi, s.K);
+    norms.insert(norms.end(), rn.begin(), rn.end());
+    focals.push_back(static_cast<float>(s.K.fx));
+    b.items.push_back(b.size());
+  }
+  const int64_t n = b.size();
+  if (n == 0) return b;
+  b.images = floats(images, {n, 3, crop, crop}).to(device_);
+  b.roi_norms = floats(norms, {n, 4}).to(device_);
+  b.focals = floats(focals, {n}).to(device_);
+  return b;
+}
+
 DerenderForward DerenderStage::forward(const DerenderBatch& b, bool render, const std::vector<double>& uniforms) {
   DerenderForward f;
   md::roi_centre_size(b.roi_norms, f.mroi, f.droi);
@@ -293,8 +315,10 @@ StageSpec derender_stage_spec() {
   s.add_options = add_derender_options;
   s.validate = validate_derender;
   s.validate_for_world = validate_derender_for_world;
-  // Read at step 0 only (like model.init_weights); the run's math is then in its own checkpoints.
-  s.resume_neutral_keys = {"derender.pretrained", "derender.eval_render"};
+  // pretrained: read at step 0 only (like model.init_weights), the run's math is then in its own checkpoints;
+  // the others only steer eval/predict, and `sdn predict` may override them (cli/run_setup.hpp).
+  s.resume_neutral_keys = {"derender.pretrained", "derender.eval_render", "derender.predict_boxes",
+                           "derender.detections"};
   s.make = [](const TrainConfig& c, const StageContext& ctx) -> std::unique_ptr<Stage> {
     return std::make_unique<DerenderStage>(c, ctx);
   };

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "data/derender_targets.hpp"
 #include "models/derender/derenderer.hpp"
 #include "models/derender/losses.hpp"
 #include "models/derender/reproject.hpp"
@@ -18,10 +19,6 @@
 #include "train/stage.hpp"
 #include "train/stage_registry.hpp"
 #include "train/stages/derender_options.hpp"
-
-namespace sdn::data {
-struct Frame;
-}
 
 namespace sdn::train {
 
@@ -76,6 +73,9 @@ class DerenderStage : public Stage {
   // Crops of `samples` (each names its object). `epoch` keys the training draws; training = false: no jitter.
   // Samples whose object has no instance pixels are left out.
   DerenderBatch make_batch(const std::vector<data::Sample>& samples, bool training, std::int64_t epoch) const;
+  // Network inputs only (images, ROIs, focals; items 0..n-1) of the ROIs of one frame, without jitter: what
+  // `sdn predict` derenders, from ground-truth or detected boxes alike.
+  DerenderBatch crop_batch(const data::Sample& frame, const std::vector<data::derender::Roi>& rois) const;
   // Network forward; `render` adds the reprojection (uniforms empty: the most probable mesh).
   DerenderForward forward(const DerenderBatch& batch, bool render, const std::vector<double>& uniforms);
 
