@@ -107,7 +107,8 @@ std::string limit_text(const Partition& p, const QueueUsage& used) {
                   (p.max_jobs > 0 ? std::to_string(p.max_jobs) + " jobs" : std::string()) +
                   (p.max_jobs > 0 && p.max_user_gpus > 0 ? ", " : "") +
                   (p.max_user_gpus > 0 ? std::to_string(p.max_user_gpus) + " GPUs" : std::string()) + " running + queued";
-  if (used.jobs > 0) t += "; your " + plural(used.jobs, "job") + " already there hold " + plural(used.gpus, "GPU");
+  if (used.jobs > 0)
+    t += "; your " + plural(used.jobs, "job") + " already there hold" + (used.jobs == 1 ? "s " : " ") + plural(used.gpus, "GPU");
   return t + ")";
 }
 
@@ -141,8 +142,8 @@ ChainQueue plan_chain_queue(const Partition& p, int gpus_per_job, int chunks, in
   }
   if (limit >= chunks) {
     q.jobs = limit;
-    q.note = "queueing " + std::to_string(limit) + " jobs instead of " + std::to_string(wanted_jobs) + ": " + lim +
-             " (enough for the " + std::to_string(chunks) + " planned chunks, no spare job)" + running_note(limit);
+    q.note = "queueing " + plural(limit, "job") + " instead of " + std::to_string(wanted_jobs) + ": " + lim +
+             " (enough for the " + plural(chunks, "planned chunk") + ", no spare job)" + running_note(limit);
     return q;
   }
   q.jobs = 1;

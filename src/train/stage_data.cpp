@@ -77,6 +77,7 @@ std::string stage_data(const TrainConfig& c, const std::string& stage_to, const 
     e["files_kept"] = node.value("files_kept", std::int64_t{0});       // rank 0's node
     e["files_replaced"] = node.value("files_replaced", std::int64_t{0});  // rank 0's node: staged copies that did not match
     e["verified"] = node.value("verified", std::string("size"));      // what every copy was checked against the index by
+    e["warnings"] = node.value("warnings", std::vector<std::string>{});  // rank 0's node: an old index, a replaced copy
     e["nodes"] = static_cast<std::int64_t>(sums[0]);
     e["from"] = o.from;
     e["to"] = stage_to;

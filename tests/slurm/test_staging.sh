@@ -52,7 +52,7 @@ grep -q 'stage_to = .*/job_\$SLURM_JOB_ID$' "$w/run/run.ini" || fail "run.ini lo
 watch_open_shards() {
   while :; do
     for pid in $(pgrep -f -- "train --config $w/run/run.ini" || true); do
-      job=$(tr '\0' '\n' < "/proc/$pid/environ" 2>/dev/null | sed -n 's/^SLURM_JOB_ID=//p' || true)
+      job=$({ tr '\0' '\n' < "/proc/$pid/environ"; } 2>/dev/null | sed -n 's/^SLURM_JOB_ID=//p' || true)
       for fd in /proc/"$pid"/fd/*; do
         t=$(readlink "$fd" 2>/dev/null) || continue
         [[ $t == *-of-*.h5 ]] && echo "$job $t"
@@ -138,7 +138,7 @@ slowest = max(json.loads(l)["seconds"] for l in open(sys.argv[1]) if '"stage_dat
 staged, plain = open(sys.argv[2]).read(), open(sys.argv[3]).read()
 line = "node-local staging of the shards: %.3g s per job, counted as %d s" % (slowest, math.ceil(slowest))
 assert line in staged, (line, staged)
-assert "staging" not in plain, plain
+assert "node-local staging" not in plain, plain
 def best(text):  # chunks and wall time (s) of the chosen shape
     row = next(l.split() for l in text.splitlines() if l.startswith("*"))
     h, m, s = map(int, row[9].split(":"))
@@ -167,4 +167,5 @@ grep -q "sdn pack" "$w"/bad/logs/*.out || fail "the error does not say how to fi
 [[ $(journal_count "$w/bad" stage_data) == 0 ]] || fail "a failed staging was journaled as done"
 "$SDN_BIN" status "$w/bad" | tee "$w/bad-status.txt"
 grep -q "state: stopped (failure)" "$w/bad-status.txt" || fail "status does not show the failure"
+grep -q "why:.*shard $bad does not match its index" "$w/bad-status.txt" || fail "status does not say which shard"
 echo PASS
