@@ -177,7 +177,10 @@ std::string read_user_queue(const std::string& job_name, std::map<std::string, Q
     return "counted your jobs already in the queue (squeue --me, not this run's) against the per-user limits: " +
            describe_usage(out);
   } catch (const Error& e) {
-    const std::string why = e.message().substr(0, e.message().find('\n'));
+    // Slurm's last line says why (a fatal error after its DNS and config lookups).
+    const std::string& m = e.message();
+    const auto nl = m.find_last_of('\n');
+    const std::string why = nl == std::string::npos ? m : "squeue --me: " + m.substr(nl + 1);
     return "your jobs already in the queue are not counted against the per-user limits (" + why + ")";
   }
 }
