@@ -50,6 +50,7 @@ struct PlanConfig {
   bool dry_run = false;
   bool force = false;
   bool reshape = false;
+  bool ignore_queue = false;
   std::int64_t done_steps = 0;
   int max_chunks = 0;
   int chain_jobs = 0;
@@ -95,6 +96,8 @@ opt::Schema<PlanConfig> plan_schema() {
       .add("galyleo", "also print the galyleo command for a notebook on the chosen partition",
            [](PlanConfig& c) -> auto& { return c.galyleo; })
       .add("dry-run", "print the table (and galyleo command) only; write nothing", [](PlanConfig& c) -> auto& { return c.dry_run; })
+      .add("ignore-queue", "do not count your jobs already in the queue (squeue --me) against the per-user limits",
+           [](PlanConfig& c) -> auto& { return c.ignore_queue; })
       .add("force", "re-plan a run dir whose run.ini differs from --stage", [](PlanConfig& c) -> auto& { return c.force; })
       .add("max-chunks", "loop guard: chunks per submission (0: planned chunks + slack)",
            [](PlanConfig& c) -> auto& { return c.max_chunks; }, opt::Range{0, 100000})
@@ -165,6 +168,22 @@ void probe(const ClusterProfile& cluster, const PlanInputs& in, std::vector<Cand
     }
     c = evaluate_shape(cluster, in, c.shape, std::max<std::int64_t>(*start, in.now));
     c.probed = true;
+  }
+}
+
+// The user's jobs already in the queue, per partition, except this run's own (a re-plan continues or replaces
+// them); the note says what was counted, or why nothing was (no scheduler answered).
+std::string read_user_queue(const std::string& job_name, std::map<std::string, QueueUsage>& out) {
+  try {
+    out = usage_by_partition(squeue_user_jobs(), job_name);
+    return "counted your jobs already in the queue (squeue --me, not this run's) against the per-user limits: " +
+           describe_usage(out);
+  } catch (const Error& e) {
+    // Slurm's last line says why (a fatal error after its DNS and config lookups).
+    const std::string& m = e.message();
+    const auto nl = m.find_last_of('\n');
+    const std::string why = nl == std::string::npos ? m : "squeue --me: " + m.substr(nl + 1);
+    return "your jobs already in the queue are not counted against the per-user limits (" + why + ")";
   }
 }
 
@@ -268,6 +287,11 @@ static int plan_impl(const Args& args, PlannedStage* estimate) {
   if (cfg.ckpt_seconds > 0) in.ckpt_seconds = cfg.ckpt_seconds;
   if (in.ckpt_seconds <= 0) in.ckpt_seconds = 30;
 
+  const std::string run_dir = cfg.run_dir.empty() ? std::string("/tmp/sdn-dry-run") : absolute_path(cfg.run_dir);
+  const std::string job_name = job_name_for(work.stage, run_dir);
+  std::vector<std::string> notes;
+  if (!cfg.ignore_queue) notes.push_back(read_user_queue(job_name, in.queued));
+
   auto candidates = plan_candidates(cluster, in);
   if (cfg.probe) probe(cluster, in, candidates);
   const int best = pick_best(candidates);
@@ -280,12 +304,11 @@ static int plan_impl(const Args& args, PlannedStage* estimate) {
   }
   const Candidate& c = candidates[static_cast<std::size_t>(best)];
 
-  const std::string run_dir = cfg.run_dir.empty() ? std::string("/tmp/sdn-dry-run") : absolute_path(cfg.run_dir);
   RunPlan plan;
   plan.stage = work.stage;
   plan.cluster = cluster.name;
   plan.mode = cfg.mode;
-  plan.job_name = job_name_for(work.stage, run_dir);
+  plan.job_name = job_name;
   plan.partition = c.shape.partition;
   plan.nodes = c.shape.nodes;
   plan.gpus = c.shape.gpus;
@@ -293,7 +316,7 @@ static int plan_impl(const Args& args, PlannedStage* estimate) {
   plan.grace_s = c.grace_s;
   plan.chunks = c.chunks;
   plan.max_chunks = cfg.max_chunks > 0 ? cfg.max_chunks : max_chunks_for(c.chunks);
-  std::vector<std::string> notes;
+  if (!c.start_note.empty()) notes.push_back(c.start_note);
   // The scaled recipe of the chosen shape is what the jobs train: into run.ini with the other overrides.
   std::string run_ini = stage_text;
   if (in.scale_rule != recipe::Rule::kNone) {
@@ -310,7 +333,8 @@ static int plan_impl(const Args& args, PlannedStage* estimate) {
   plan.chain_jobs = 1;
   if (cfg.mode == "chain") {
     const int wanted = cfg.chain_jobs > 0 ? cfg.chain_jobs : std::min(c.chunks + 1, plan.max_chunks);
-    const ChainQueue q = plan_chain_queue(*cluster.find(c.shape.partition), c.shape.gpus, c.chunks, wanted, cfg.reshape);
+    const ChainQueue q = plan_chain_queue(*cluster.find(c.shape.partition), c.shape.gpus, c.chunks, wanted, cfg.reshape,
+                                          queued_in(in, c.shape.partition));
     plan.chain_jobs = q.jobs;
     reshape = q.reshape;
     if (!q.note.empty()) notes.push_back(q.note);

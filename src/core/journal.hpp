@@ -17,7 +17,8 @@ using Event = nlohmann::json;
 namespace kind {
 inline constexpr const char* kProgress = "progress";        // trainer: step, total_steps, images_per_s, loss
 inline constexpr const char* kCheckpoint = "checkpoint";    // trainer: step, seconds (time the save took)
-inline constexpr const char* kStageData = "stage_data";    // trainer: seconds, bytes (node-local copy of the shards)
+inline constexpr const char* kStageData = "stage_data";    // trainer: seconds, bytes, verified, files_* (node-local
+                                                            // copy of the shards)
 inline constexpr const char* kTrainEnd = "train_end";       // trainer: reason complete|signal|deadline|error, step,
                                                             // wall_seconds (training, all chunks), process_seconds
 inline constexpr const char* kPlan = "plan";                // sdn plan: the chosen shape

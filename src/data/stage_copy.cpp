@@ -129,6 +129,7 @@ StageResult stage_shards(const StageOptions& o) {
                      "point it to node-local storage, e.g. /scratch/$USER/job_$SLURM_JOB_ID");
   fs::ensure_writable_dir(o.to);
   StageResult r;
+  r.crc_checked = !o.splits.empty();
   for (const auto& split : o.splits) {
     const std::string index_path = (fsys::path(o.from) / shard::index_file_name(split)).string();
     if (!fsys::exists(index_path))
@@ -137,6 +138,7 @@ StageResult stage_shards(const StageOptions& o) {
     const std::string text = fs::read_file(index_path);
     const ShardIndex index = index_from_json(text, index_path);
     const bool checksums = index.has_checksums();
+    r.crc_checked = r.crc_checked && checksums;
     if (!checksums)
       r.warnings.push_back(index_path + " records no shard sizes and CRCs (packed by an older sdn): the staged copies "
                            "are checked by size only; re-run `sdn pack` to add them");
@@ -155,6 +157,11 @@ StageResult stage_shards(const StageOptions& o) {
       if (staged_copy_matches(dst, bytes, crc)) {
         ++r.files_kept;
         continue;
+      }
+      if (fsys::exists(dst, ec)) {
+        ++r.files_replaced;
+        r.warnings.push_back("staged copy " + dst + " does not match " + index_path + " (size or CRC-32): copied again "
+                             "from " + src);
       }
       copy_checked(src, dst, bytes, crc, index_path);
       r.bytes_copied += bytes;

@@ -30,6 +30,8 @@ struct StageResult {
   std::int64_t bytes_copied = 0;  // of which copied by this call
   int files_copied = 0;
   int files_kept = 0;             // already staged and matching the index
+  int files_replaced = 0;         // of files_copied: a staged copy was there but did not match (damaged, stale)
+  bool crc_checked = false;       // every copy was checked by size and CRC-32 (false: by size only, old index)
   double seconds = 0;             // wall time of copy + check
   std::vector<std::string> warnings;  // e.g. an index without CRCs
 };

@@ -85,34 +85,65 @@ double billed_gpus_for(const Partition& p, const Shape& shape) {
   return shape.nodes * node_gpus * std::max({gpn / node_gpus, cores, mem});
 }
 
-int queue_limit(const Partition& p, int gpus_per_job) {
+QueueUsage queued_in(const PlanInputs& in, const std::string& partition) {
+  const auto it = in.queued.find(partition);
+  return it == in.queued.end() ? QueueUsage{} : it->second;
+}
+
+int queue_limit(const Partition& p, int gpus_per_job, const QueueUsage& used) {
   int n = INT_MAX;
-  if (p.max_jobs > 0) n = std::min(n, p.max_jobs);
-  if (p.max_user_gpus > 0 && gpus_per_job > 0) n = std::min(n, p.max_user_gpus / gpus_per_job);
+  if (p.max_jobs > 0) n = std::min(n, std::max(0, p.max_jobs - used.jobs));
+  if (p.max_user_gpus > 0 && gpus_per_job > 0) n = std::min(n, std::max(0, p.max_user_gpus - used.gpus) / gpus_per_job);
   return n;
 }
 
-ChainQueue plan_chain_queue(const Partition& p, int gpus_per_job, int chunks, int wanted_jobs, bool reshape) {
+namespace {
+
+std::string plural(int n, const std::string& word) { return std::to_string(n) + " " + word + (n == 1 ? "" : "s"); }
+
+// "the per-user limit of gpu (8 jobs, 32 GPUs running + queued; your 2 jobs there hold 8 GPUs)".
+std::string limit_text(const Partition& p, const QueueUsage& used) {
+  std::string t = "the per-user limit of " + p.name + " (" +
+                  (p.max_jobs > 0 ? std::to_string(p.max_jobs) + " jobs" : std::string()) +
+                  (p.max_jobs > 0 && p.max_user_gpus > 0 ? ", " : "") +
+                  (p.max_user_gpus > 0 ? std::to_string(p.max_user_gpus) + " GPUs" : std::string()) + " running + queued";
+  if (used.jobs > 0)
+    t += "; your " + plural(used.jobs, "job") + " already there hold" + (used.jobs == 1 ? "s " : " ") + plural(used.gpus, "GPU");
+  return t + ")";
+}
+
+}  // namespace
+
+ChainQueue plan_chain_queue(const Partition& p, int gpus_per_job, int chunks, int wanted_jobs, bool reshape,
+                            const QueueUsage& used) {
   ChainQueue q;
-  const int limit = queue_limit(p, gpus_per_job);
-  const std::string lim = "the per-user limit of " + p.name + " (" +
-                          (p.max_jobs > 0 ? std::to_string(p.max_jobs) + " jobs" : std::string()) +
-                          (p.max_jobs > 0 && p.max_user_gpus > 0 ? ", " : "") +
-                          (p.max_user_gpus > 0 ? std::to_string(p.max_user_gpus) + " GPUs" : std::string()) +
-                          " running + queued)";
+  const int limit = queue_limit(p, gpus_per_job, used);
+  const std::string lim = limit_text(p, used);
   if (reshape) {
-    // A continuing job queues its successor while it still runs: two jobs at once.
+    // A continuing job queues its successor while it still runs: two jobs at once (the successor only pends, so
+    // max_running = 1 is enough).
     q.reshape = true;
     q.jobs = 1;
     if (limit < 2) q.note = "reshaping needs 2 jobs at once (running + its successor), more than " + lim;
     return q;
   }
-  q.jobs = wanted_jobs;
-  if (wanted_jobs <= limit) return q;
+  // Chained jobs run one after another (afterany), so a running limit of >= 1 never delays the chain itself.
+  auto running_note = [&](int jobs) -> std::string {
+    if (p.max_running <= 0 || jobs <= p.max_running) return {};
+    return "; " + p.name + " runs at most " + plural(p.max_running, "job") + " per user at a time: the chain's " +
+           std::to_string(jobs) + " queued jobs run one after another, as chained jobs do anyway (the finish time "
+           "assumes it)";
+  };
+  if (wanted_jobs <= limit) {
+    q.jobs = wanted_jobs;
+    q.note = running_note(q.jobs);
+    if (!q.note.empty()) q.note = q.note.substr(2);
+    return q;
+  }
   if (limit >= chunks) {
     q.jobs = limit;
-    q.note = "queueing " + std::to_string(limit) + " jobs instead of " + std::to_string(wanted_jobs) + ": " + lim +
-             " (enough for the " + std::to_string(chunks) + " planned chunks, no spare job)";
+    q.note = "queueing " + plural(limit, "job") + " instead of " + std::to_string(wanted_jobs) + ": " + lim +
+             " (enough for the " + plural(chunks, "planned chunk") + ", no spare job)" + running_note(limit);
     return q;
   }
   q.jobs = 1;
@@ -164,6 +195,14 @@ Candidate evaluate_shape(const ClusterProfile& cluster, const PlanInputs& in, co
   if (p->max_user_gpus > 0 && shape.gpus > p->max_user_gpus)
     return reject(std::to_string(shape.gpus) + " GPUs exceed the per-user limit of " + std::to_string(p->max_user_gpus) +
                   " GPUs on " + p->name);
+  const QueueUsage used = queued_in(in, p->name);
+  if (p->max_jobs > 0 && used.jobs >= p->max_jobs)
+    return reject("your " + plural(used.jobs, "job") + " already in the queue reach the per-user limit of " +
+                  plural(p->max_jobs, "job") + " (running + queued) on " + p->name);
+  if (p->max_user_gpus > 0 && shape.gpus > p->max_user_gpus - used.gpus)
+    return reject(std::to_string(shape.gpus) + " GPUs do not fit the per-user limit of " +
+                  std::to_string(p->max_user_gpus) + " GPUs on " + p->name + ": your jobs already in the queue hold " +
+                  std::to_string(used.gpus));
   if (shape.walltime_s > p->max_walltime_s)
     return reject("time limit " + parse::format_walltime(shape.walltime_s) + " exceeds the partition's " +
                   parse::format_walltime(p->max_walltime_s));
@@ -194,6 +233,18 @@ Candidate evaluate_shape(const ClusterProfile& cluster, const PlanInputs& in, co
   const double billed_gpus = billed_gpus_for(*p, shape);
   c.billed_gpu_hours = billed_gpus * static_cast<double>(c.compute_s + c.chunks * (startup_s + save_s)) / 3600.0;
   c.service_units = c.billed_gpu_hours * p->charge_factor;
+  if (p->max_running > 0 && used.running >= p->max_running) {
+    // Every running slot is the user's own: the first chunk waits for one of those jobs to end.
+    c.start_note = "your " + plural(used.running, "running job") + " on " + p->name + " hold" +
+                   (used.running == 1 ? "s" : "") + " its " + plural(p->max_running, "running slot") +
+                   " per user: the first chunk starts when one ends";
+    if (used.first_end > 0) {
+      c.start_time = std::max(c.start_time, used.first_end);
+      c.start_note += " (+" + format_span(used.first_end - in.now) + ", counted in start and finish)";
+    } else {
+      c.start_note += " (their end is unknown: not counted in start and finish)";
+    }
+  }
   c.finish_time = c.start_time + c.elapsed_s;
   return c;
 }
@@ -246,8 +297,9 @@ std::string format_plan_table(const PlanInputs& in, const std::vector<Candidate>
                 format_scaling(in.scaling).c_str());
   out += line;
   if (in.stage_seconds > 0) {
-    std::snprintf(line, sizeof line, "node-local staging of the shards: %.0f s per job (counted with the start-up)\n\n",
-                  in.stage_seconds);
+    std::snprintf(line, sizeof line,
+                  "node-local staging of the shards: %.3g s per job, counted as %lld s of every job's start-up\n\n",
+                  in.stage_seconds, static_cast<long long>(std::ceil(in.stage_seconds)));
     out.pop_back();  // the line goes between the header and its blank line
     out += line;
   }

@@ -8,8 +8,11 @@
 #include <utility>
 #include <vector>
 
+#include <map>
+
 #include "core/recipe_scaling.hpp"
 #include "slurm/cluster_profile.hpp"
+#include "slurm/queue_usage.hpp"
 #include "slurm/stage_work.hpp"
 
 namespace sdn::slurm {
@@ -43,7 +46,12 @@ struct PlanInputs {
   std::int64_t walltime_s = 0;          // job time limit (0: each partition's maximum)
   std::int64_t done_steps = 0;          // already trained (re-planning the rest of a running chain)
   recipe::Rule scale_rule = recipe::Rule::kNone;  // scale the recipe to each shape's GPU count (sdn plan --scale-recipe)
+  // The user's jobs already in each partition (sdn plan reads `squeue --me`): they use up the per-user limits.
+  std::map<std::string, QueueUsage> queued;
 };
+
+// The user's jobs already in `partition` (none if not listed).
+QueueUsage queued_in(const PlanInputs& in, const std::string& partition);
 
 // The work a shape of `gpus` GPUs trains: `in.work`, or its recipe scaled to that GPU count.
 StageWork work_for(const PlanInputs& in, int gpus);
@@ -66,6 +74,7 @@ struct Candidate {
   std::int64_t start_time = 0;      // expected start of the first chunk
   std::int64_t finish_time = 0;
   bool probed = false;              // start_time came from `sbatch --test-only`
+  std::string start_note;           // why the start waits for the user's own jobs (max_running reached), if it does
   StageWork work;                   // what this shape trains (the scaled recipe with --scale-recipe)
 };
 
@@ -84,22 +93,27 @@ int max_chunks_for(int planned_chunks);
 // GPU, core and memory fractions of a node, times the node's GPUs (Expanse's rule for shared partitions).
 double billed_gpus_for(const Partition& partition, const Shape& shape);
 
-// Jobs of `gpus_per_job` GPUs one user may hold (running + queued) in the partition: INT_MAX without limits.
-int queue_limit(const Partition& partition, int gpus_per_job);
+// Jobs of `gpus_per_job` GPUs one user may still queue in the partition (running + queued, less the jobs and GPUs
+// `used` by the user's jobs already there): INT_MAX without limits, 0 when nothing more fits.
+int queue_limit(const Partition& partition, int gpus_per_job, const QueueUsage& used = {});
 
-// How a chain is queued within the partition's per-user limits: `wanted_jobs` at once if allowed, else fewer (still
-// at least the planned chunks), else a reshaping chain (one queued at a time). `note` says what changed and why.
+// How a chain is queued within the partition's per-user limits, after the user's jobs `used` there: `wanted_jobs` at
+// once if allowed, else fewer (still at least the planned chunks), else a reshaping chain (one queued at a time).
+// `note` says what changed and why, what it counted, and what max_running means for the chain.
 struct ChainQueue {
   int jobs = 1;
   bool reshape = false;
   std::string note;
 };
-ChainQueue plan_chain_queue(const Partition& partition, int gpus_per_job, int chunks, int wanted_jobs, bool reshape);
+ChainQueue plan_chain_queue(const Partition& partition, int gpus_per_job, int chunks, int wanted_jobs, bool reshape,
+                            const QueueUsage& used = {});
 
 // Every shape the partitions allow (respecting the filters), in profile order then GPU count.
 std::vector<Shape> candidate_shapes(const ClusterProfile& cluster, const PlanInputs& in);
 
-// Evaluates one shape whose first chunk starts at `first_start`.
+// Evaluates one shape whose first chunk starts at `first_start`. The user's jobs in the partition (in.queued) count
+// against its limits: a shape that no longer fits is not possible, and when they hold every running slot
+// (max_running) the first chunk starts no earlier than the first of them ends.
 Candidate evaluate_shape(const ClusterProfile& cluster, const PlanInputs& in, const Shape& shape,
                          std::int64_t first_start);
 

@@ -143,6 +143,12 @@ std::vector<QueueEntry> squeue_by_name(const std::string& job_name) {
   return parse_squeue(r.out);
 }
 
+std::vector<UserJob> squeue_user_jobs() {
+  auto r = run_command({"squeue", "--me", "-h", "-O", kUserJobsFormat});
+  if (r.exit_code != 0) throw Error("squeue --me failed: " + parse::trim(r.err), kSlurmHint);
+  return parse_user_jobs(r.out);
+}
+
 std::string sbatch_submit(const std::string& script, const std::vector<std::string>& extra_args) {
   std::vector<std::string> argv = {"sbatch", "--parsable"};
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "slurm/queue_usage.hpp"
+
 namespace sdn::slurm {
 
 struct CommandResult {
@@ -46,6 +48,7 @@ std::vector<QueueEntry> parse_squeue(const std::string& out);
 // squeue/sbatch/scancel wrappers. Errors carry Slurm's message and a hint about SLURM_CONF.
 std::vector<QueueEntry> squeue_jobs(const std::vector<std::string>& job_ids);
 std::vector<QueueEntry> squeue_by_name(const std::string& job_name);
+std::vector<UserJob> squeue_user_jobs();  // `squeue --me`: this user's jobs in every partition
 std::string sbatch_submit(const std::string& script, const std::vector<std::string>& extra_args);
 void scancel_jobs(const std::vector<std::string>& job_ids);
 

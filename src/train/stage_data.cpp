@@ -56,7 +56,8 @@ std::string stage_data(const TrainConfig& c, const std::string& stage_to, const 
     const auto r = data::stage_shards(o);
     nlohmann::json j = {{"seconds", r.seconds},           {"bytes", r.bytes},
                         {"bytes_copied", r.bytes_copied}, {"files_copied", r.files_copied},
-                        {"files_kept", r.files_kept},     {"warnings", r.warnings}};
+                        {"files_kept", r.files_kept},     {"files_replaced", r.files_replaced},
+                        {"verified", r.crc_checked ? "size+crc32" : "size"}, {"warnings", r.warnings}};
     return j.dump();
   });
   const auto node = nlohmann::json::parse(payload);
@@ -73,13 +74,18 @@ std::string stage_data(const TrainConfig& c, const std::string& stage_to, const 
     e["bytes"] = node.value("bytes", std::int64_t{0});  // the staged set, per node
     e["bytes_copied"] = static_cast<std::int64_t>(sums[1]);  // over all nodes
     e["files_copied"] = static_cast<std::int64_t>(sums[2]);
+    e["files_kept"] = node.value("files_kept", std::int64_t{0});       // rank 0's node
+    e["files_replaced"] = node.value("files_replaced", std::int64_t{0});  // rank 0's node: staged copies that did not match
+    e["verified"] = node.value("verified", std::string("size"));      // what every copy was checked against the index by
+    e["warnings"] = node.value("warnings", std::vector<std::string>{});  // rank 0's node: an old index, a replaced copy
     e["nodes"] = static_cast<std::int64_t>(sums[0]);
     e["from"] = o.from;
     e["to"] = stage_to;
     journal::append(journal_path, e);
-    spdlog::info("staged the shards to {} on {} node(s): {:.1f} MB in {:.1f} s ({} file(s) copied, {} kept)", stage_to,
-                 static_cast<int>(sums[0]), node.value("bytes", 0.0) / 1e6, slowest,
-                 static_cast<int>(sums[2]), node.value("files_kept", 0));
+    spdlog::info("staged the shards to {} on {} node(s): {:.1f} MB in {:.1f} s ({} file(s) copied, {} kept, {} replaced; "
+                 "checked by {})", stage_to, static_cast<int>(sums[0]), node.value("bytes", 0.0) / 1e6, slowest,
+                 static_cast<int>(sums[2]), node.value("files_kept", 0), node.value("files_replaced", 0),
+                 e["verified"].get<std::string>());
   }
   return stage_to;
 }

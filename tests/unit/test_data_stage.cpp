@@ -113,6 +113,8 @@ TEST(DataStage, CopiesEverySplitAndTheCopyReadsLikeTheOriginal) {
   EXPECT_EQ(r.bytes, r.bytes_copied);
   EXPECT_GT(r.bytes, 0);
   EXPECT_TRUE(r.warnings.empty());
+  EXPECT_TRUE(r.crc_checked);
+  EXPECT_EQ(r.files_replaced, 0);
   ShardSet original(src.string(), "train"), staged(dst.string(), "train");
   ASSERT_EQ(staged.size(), original.size());
   Sample a, b;
@@ -149,6 +151,9 @@ TEST(DataStage, ADamagedStagedCopyIsReplaced) {
   const auto r = stage_shards({src.string(), dst.string(), {"train"}});
   EXPECT_EQ(r.files_copied, 1);
   EXPECT_EQ(r.files_kept, 1);
+  EXPECT_EQ(r.files_replaced, 1);
+  ASSERT_EQ(r.warnings.size(), 1u);
+  EXPECT_NE(r.warnings[0].find("staged copy " + copy + " does not match"), std::string::npos) << r.warnings[0];
   EXPECT_EQ(file_checksum(copy).crc32, file_checksum(shard).crc32);
 }
 
@@ -157,6 +162,7 @@ TEST(DataStage, AnIndexWithoutChecksumsIsCheckedBySizeWithAWarning) {
   write_split(src, "train", false);
   const auto r = stage_shards({src.string(), dst.string(), {"train"}});
   EXPECT_EQ(r.files_copied, 2);
+  EXPECT_FALSE(r.crc_checked);
   ASSERT_EQ(r.warnings.size(), 1u);
   EXPECT_NE(r.warnings[0].find("checked by size only"), std::string::npos) << r.warnings[0];
   EXPECT_NO_THROW(ShardSet(dst.string(), "train"));
