@@ -6,7 +6,9 @@
 #    image and the before | after strip have the frame's size;
 #  - an edit naming an object the frame does not have, and a run of the wrong stage, fail with exit 2 and say so;
 #  - a benchmark file in 3D-SDN's format (an edit, a reconstruction, a frame nobody predicted) reports L1, PSNR
-#    and SSIM, skips the uncovered entry with a note, and its reconstruction re-renders the predicted maps exactly.
+#    and SSIM, skips the uncovered entry with a note, and its reconstruction re-renders the predicted maps exactly;
+#  - a textural run on predicted inputs (stand-in semantic maps, the derender run's maps and normals) edits too,
+#    and a --semantic directory without the frame fails with exit 2 naming it.
 source "$(dirname "$0")/lib.sh"
 ROOT=$(cd "$HERE/../.." && pwd)
 
@@ -161,3 +163,38 @@ for f in "0001_clone_$F5-$OTHER.png" "0001_clone_$F5-${OTHER}_strip.png" "0001_c
 done
 grep -q "skipping 0001/clone/00999" "$T/edits.log" || fail "sdn edit --edits does not note the uncovered entry" "$T/edits.log"
 pass "benchmark: metrics per kind, the uncovered entry skipped, the reconstruction re-renders the predictions exactly"
+
+note "predicted inputs: a textural run on stand-in semantic maps and the derender run's maps of both splits"
+"$SDN" predict --run-dir "$T/der" --split train --log-level warn > "$T/derpred-train.log" 2>&1 ||
+  fail "derender predict (train split) failed" "$T/derpred-train.log"
+# Stand-in semantic predictions (argmax ids 0..12 = class - 1) from the shards' ground truth.
+$PY - "$SHARDS" "$T/sem" <<'PY' || fail "cannot write the stand-in semantic maps"
+import glob, os, sys
+import h5py, numpy as np
+from PIL import Image
+for path in glob.glob(os.path.join(sys.argv[1], '*.h5')):
+    with h5py.File(path, 'r') as f:
+        for i in range(f['class'].shape[0]):
+            world, var = f['world'][i], f['variation'][i]
+            world, var = (x.decode() if isinstance(x, bytes) else x for x in (world, var))
+            d = os.path.join(sys.argv[2], world, var)
+            os.makedirs(d, exist_ok=True)
+            c = f['class'][i].astype(int)
+            Image.fromarray(np.clip(np.where(c == 255, 1, c) - 1, 0, 12).astype(np.uint8), 'L').save(
+                os.path.join(d, '%05d.png' % int(f['frame'][i])))
+PY
+"$SDN" train --config "$ROOT/configs/textural-demo.ini" --run-dir "$T/texp" --data.shards "$SHARDS" \
+  --textural.inputs predicted --textural.semantic_dir "$T/sem" --textural.geometric_dir "$GEO" \
+  --textural.load_width 0 --textural.crop_width 320 --textural.crop_height 96 --textural.niter 1 \
+  --textural.niter_decay 1 --train.epochs 2 --train.iterations_per_epoch 1 --train.global_batch 1 \
+  --train.per_rank_batch 1 --log-level warn > "$T/texp.log" 2>&1 || fail "textural training (predicted) failed" "$T/texp.log"
+check "sdn edit with the predicted-inputs run"
+"$SDN" edit --geometric "$GEO" --textural-run "$T/texp" --frame "0001/clone/$FRAME" --edit "$OBJ:move=$DX,0,0" \
+  --out "$T/editp" > "$T/editp.log" 2>&1 || fail "sdn edit (predicted inputs) failed" "$T/editp.log"
+[[ -s $T/editp/$NAME.png && -s $T/editp/${NAME}_strip.png ]] || fail "no edited image (predicted inputs)" "$T/editp.log"
+rc=0; "$SDN" edit --geometric "$GEO" --textural-run "$T/texp" --frame "0001/clone/$FRAME" --edit "$OBJ:delete" \
+  --semantic "$T/nosem" --out "$T/bad3" > "$T/bad3.log" 2>&1 || rc=$?
+[[ $rc == 2 ]] || fail "a --semantic directory without the frame exited $rc, not 2" "$T/bad3.log"
+grep -q -- "--semantic: $T/nosem/0001/clone/$(printf %05d "$FRAME").png does not exist" "$T/bad3.log" ||
+  fail "the error does not name the missing semantic map" "$T/bad3.log"
+pass "predicted inputs: labels from the semantic maps, normals from the edited maps; a missing map is named"
