@@ -1,6 +1,7 @@
-// `sdn edit`'s pure parts: the --edit and benchmark-JSON parsers, the edit arithmetic on a derendered object
-// (positions, distance, angles, matching by pixel, bad object ids), the scene file round trip, and the instance
-// feature table that carries a moved object's code.
+// `sdn edit`'s parts below the command: the --edit and benchmark-JSON parsers, the edit arithmetic on a
+// derendered object (positions, distance, angles, matching by pixel or visibility, bad object ids), the scene file
+// round trip, the instance feature table that carries a moved object's code, and the textural stage's edit path
+// (an unedited frame is its reconstruction).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -8,6 +9,8 @@
 #include "core/error.hpp"
 #include "models/textural/instance_encoder.hpp"
 #include "train/scene_edit.hpp"
+#include "train/stage_registry.hpp"
+#include "train/stages/textural_stage.hpp"
 
 namespace sdn::train {
 namespace {
@@ -232,6 +235,41 @@ TEST(EditFeatures, TableMatchesInstancePoolingAndCarriesCodes) {
   EXPECT_TRUE(torch::allclose(painted.index({0, Slice(), 0, 3}), same.index({0, Slice(), 0, 0})));
   EXPECT_TRUE(torch::equal(painted.index({0, Slice(), 3, 0}), torch::zeros({3})));
   ASSERT_EQ(missing, std::vector<int64_t>{9000});
+}
+
+TEST(EditTextural, AnUneditedFrameIsItsReconstruction) {
+  const auto c = parse_train_args({"--stage", "textural", "--run-dir", "r", "--data.shards", "s",
+                                   "--textural.vgg_loss", "false", "--textural.ngf", "4",
+                                   "--textural.n_downsample_global", "2", "--textural.n_blocks_global", "1",
+                                   "--textural.nef", "4", "--textural.n_downsample_E", "2", "--textural.ndf", "4",
+                                   "--textural.n_layers_D", "2", "--textural.niter", "1", "--textural.niter_decay", "1",
+                                   "--train.epochs", "2", "--textural.load_width", "0", "--textural.crop_width", "32",
+                                   "--textural.crop_height", "16"})
+                     .config;
+  TexturalStage st(c, {});
+  data::Sample s;
+  s.width = 32, s.height = 16;
+  for (int y = 0; y < s.height; ++y)
+    for (int x = 0; x < s.width; ++x) {
+      s.rgb.insert(s.rgb.end(), {static_cast<std::uint8_t>(7 * x), static_cast<std::uint8_t>(9 * y), 40});
+      s.classes.push_back(x >= 8 && x < 16 ? 2 : 5);
+      s.instance.push_back(x >= 8 && x < 16 ? 3 : 0);
+    }
+  data::ObjectGT car;
+  car.track_id = 2;
+  car.class_id = 2;
+  s.objects.push_back(car);
+  const auto b = st.batch({st.planes(s, nullptr, nullptr)});
+  std::vector<int64_t> missing{1};
+  const auto edited = st.generate_edited(b, b, &missing);
+  EXPECT_TRUE(missing.empty());
+  EXPECT_TRUE(torch::equal(edited, st.reconstruct(b)));
+  // The object moved 8 px right keeps its code; a new id has none.
+  auto moved = b;
+  moved.instances = torch::roll(b.instances, {8}, {3});
+  moved.instances[0][0][0][0] = 77000;
+  st.generate_edited(b, moved, &missing);
+  EXPECT_EQ(missing, std::vector<int64_t>{77000});
 }
 
 }  // namespace
