@@ -43,7 +43,8 @@ opt::Schema<EditConfig> edit_schema() {
            [](C& c) -> auto& { return c.semantic; })
       .add("data.shards", "shard directory (default: the textural run's data.shards)",
            [](C& c) -> auto& { return c.shards; })
-      .add("frame", "WORLD/VARIATION/FRAME to edit, e.g. 0001/clone/00356 (with --edit)",
+      .add("frame", "WORLD/VARIATION/FRAME to edit, e.g. 0001/clone/00356, or auto: the predicted frame with the "
+                    "most visible derendered object (with --edit)",
            [](C& c) -> auto& { return c.frame; })
       .add("edit", "edits \"OBJ:OP=VALUE[:OP=VALUE];...\" (OBJ: instance value or largest): move=dx,dy,dz (m, "
                    "x right, y down, z forward) shift=du,dv to=u,v (px) zoom=z rotate=dry (rad or NNdeg) mesh=k "
@@ -73,6 +74,11 @@ std::vector<std::string> validate_edit(const EditConfig& c) {
 }
 
 train::EditEntry entry_of(const EditConfig& c) {
+  if (c.frame == "auto") {
+    train::EditEntry e;
+    e.edits = train::parse_edit_text(c.edit);
+    return e;
+  }
   const auto parts = parse::split(c.frame, '/');
   char* end = nullptr;
   const long f = parts.size() == 3 ? std::strtol(parts[2].c_str(), &end, 10) : -1;
@@ -94,6 +100,9 @@ int run_edit(const Args& args) {
   dist::Communicator comm;
   return run_collectively(comm, [&] {
     log::init(c.log_level);
+    if (comm.size() > 1)
+      throw UsageError("sdn edit runs as one process, not " + std::to_string(comm.size()) + " ranks",
+                       "start it without mpirun/srun");
     // Bad edits fail before the nets load.
     std::vector<train::EditEntry> entries;
     if (!c.edit.empty()) entries.push_back(entry_of(c));
@@ -114,6 +123,13 @@ int run_edit(const Args& args) {
     o.out = c.out;
     auto bank = train::derender_run_meshes(c.derender_run, c.geometric, o.render);
     train::FrameEditor editor(*stage, c.textural_run, std::move(bank), o);
+    if (c.frame == "auto") {
+      auto picked = editor.busiest_frame();
+      picked.edits = std::move(entries.front().edits);
+      entries.front() = std::move(picked);
+      spdlog::info("--frame auto: {}/{}/{:05d}", entries.front().world, entries.front().variation,
+                   entries.front().source);
+    }
     if (!c.benchmark.empty()) {
       std::fputs(editor.benchmark(entries).c_str(), stdout);
       spdlog::info("wrote {0}/benchmark.{{txt,json}} and the images under {0}/benchmark/", c.out);

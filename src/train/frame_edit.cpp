@@ -141,6 +141,26 @@ std::string FrameEditor::prediction_base(const EditEntry& e) const {
   return options_.geometric_dir + "/" + frame_key(e.world, e.variation, e.source);
 }
 
+EditEntry FrameEditor::busiest_frame() const {
+  EditEntry best;
+  long most = 0;
+  for (const auto& [key, loc] : frames_) {
+    const auto info = loc.set->info(loc.index);
+    const std::string base = options_.geometric_dir + "/" + key;
+    if (!std::filesystem::exists(base + ".json") || !std::filesystem::exists(base + ".png")) continue;
+    const auto scene = scene_from_json(fs::read_file(base + ".json"), base + ".json");
+    std::map<int, long> count;
+    for (auto v : data::img::read_png_indices(base + ".png").pixels)
+      if (v && scene.objects.count(v)) ++count[v];
+    for (const auto& [id, n] : count)
+      if (n > most) most = n, best.world = info.world, best.variation = info.variation, best.source = info.frame;
+  }
+  if (most == 0)
+    throw UsageError("--frame auto: no frame of the shards has a visible derendered object in " + options_.geometric_dir,
+                     "run `sdn predict` of the derender run on these shards, or name the frame");
+  return best;
+}
+
 std::string FrameEditor::uncovered(const EditEntry& e) const {
   if (!locate(e.world, e.variation, e.source))
     return "frame " + frame_key(e.world, e.variation, e.source) + " is not in the shards " + options_.shards;

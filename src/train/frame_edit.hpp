@@ -56,6 +56,9 @@ class FrameEditor {
   FrameEditor(Stage& textural, const std::string& run_dir, models::derender::MeshBank bank, FrameEditOptions options);
   ~FrameEditor();
 
+  // The predicted frame (world, variation, frame) of the shards with the most pixels of one derendered object in
+  // its predicted instance map: what `--frame auto` edits. None: a UsageError.
+  EditEntry busiest_frame() const;
   // Why `entry` cannot run (its source or target frame is not in the shards, or has no prediction), or "".
   std::string uncovered(const EditEntry& entry) const;
   // Edits one frame and writes under `dir`: <name>.png (edited image), <name>_strip.png (source | edited, and

@@ -90,8 +90,8 @@ PY
 grep -q "object $OBJ: move" "$T/edit.log" || fail "sdn edit does not report the applied edit" "$T/edit.log"
 pass "the moved object's pixels moved $DIR; edited image and strip have the frame's size"
 
-check "sdn edit: rotate, scale and change the mesh of the largest object"
-"$SDN" edit --geometric "$GEO" --textural-run "$T/tex" --frame "0001/clone/$FRAME" \
+check "sdn edit --frame auto: rotate, scale and change the mesh of the largest object"
+"$SDN" edit --geometric "$GEO" --textural-run "$T/tex" --frame auto \
   --edit "largest:rotate=90deg:scale=1.2:mesh=5" --out "$T/edit2" > "$T/edit2.log" 2>&1 || fail "sdn edit failed" "$T/edit2.log"
 $PY - "$GEO/0001/clone/$(printf %05d "$FRAME").json" "$T/edit2/geometric/0001/clone/$(printf %05d "$FRAME").json" "$OBJ" <<'PY' ||
 import json, math, sys
@@ -104,9 +104,10 @@ assert abs(e['depth'] - o['depth']) < 1e-4 * o['depth'] and e['translation'] == 
 assert all(not b[j]['edited'] for j in b if j != k), 'only the largest object is edited'
 PY
   fail "the largest object was not rotated, scaled and given mesh 5" "$T/edit2.log"
-pass "rotate, scale and mesh edits land in the edited objects' attributes"
+grep -q -- "--frame auto: 0001/clone/$(printf %05d "$FRAME")" "$T/edit2.log" || fail "--frame auto did not pick frame $FRAME" "$T/edit2.log"
+pass "--frame auto and largest pick the most visible object; rotate, scale and mesh edits land in its attributes"
 
-check "bad input: a missing object, the wrong run stage"
+check "bad input: a missing object, the wrong run stage, a frame not in the shards"
 rc=0; "$SDN" edit --geometric "$GEO" --textural-run "$T/tex" --frame "0001/clone/$FRAME" --edit "99:move=1,0,0" \
   --out "$T/bad" > "$T/bad.log" 2>&1 || rc=$?
 [[ $rc == 2 ]] || fail "an edit of a missing object exited $rc, not 2" "$T/bad.log"
@@ -115,7 +116,11 @@ rc=0; "$SDN" edit --geometric "$GEO" --textural-run "$T/der" --frame "0001/clone
   --out "$T/bad" > "$T/bad2.log" 2>&1 || rc=$?
 [[ $rc == 2 ]] || fail "a derender run as --textural-run exited $rc, not 2" "$T/bad2.log"
 grep -q "is a \`derender\` run, not a textural one" "$T/bad2.log" || fail "the error does not name the stage" "$T/bad2.log"
-pass "bad input fails with exit 2 and a clear message"
+rc=0; "$SDN" edit --geometric "$GEO" --textural-run "$T/tex" --frame "0001/clone/00999" --edit "1:delete" \
+  --out "$T/bad" > "$T/bad4.log" 2>&1 || rc=$?
+[[ $rc == 2 ]] || fail "an edit of a frame not in the shards exited $rc, not 2" "$T/bad4.log"
+grep -q "frame 0001/clone/00999 is not in the shards" "$T/bad4.log" || fail "the error does not name the frame" "$T/bad4.log"
+pass "bad input (missing object, wrong stage, missing frame) fails with exit 2 and a clear message"
 
 check "sdn edit --benchmark in 3D-SDN's format"
 $PY - "$GEO/0001/clone" "$FRAME" > "$T/bench.json" <<'PY'
