@@ -144,9 +144,12 @@ int run_edit(const Args& args) {
         }
       const auto r = editor.edit(e, c.out);
       for (const auto& line : r.applied) spdlog::info("{}", line);
-      if (!r.missing.empty())
-        spdlog::warn("{} instance id(s) of the edited frame have no code from the source frame (drawn with zeros)",
-                     r.missing.size());
+      if (!r.missing.empty()) {
+        std::string ids;
+        for (auto id : r.missing) ids += (ids.empty() ? "" : ", ") + std::to_string(id);
+        spdlog::warn("instance id(s) {} of the edited frame have no code in the source frame's crop (drawn with "
+                     "zeros, as the original)", ids);
+      }
       spdlog::info("wrote {0}/{1}.png ({2}x{3}), {0}/{1}_strip.png and the edited maps under {0}/geometric/", c.out,
                    r.name, r.width, r.height);
       ++done;
