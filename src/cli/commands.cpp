@@ -10,6 +10,7 @@ const std::vector<Command>& commands() {
       {"train", "train a branch (launch with srun/mpirun for several ranks); exit 3 = resumable stop", run_train},
       {"eval", "evaluate a run's checkpoint (pixel accuracy, IoU per class, mIoU)", run_eval},
       {"predict", "label PNGs and image|prediction|truth strips for chosen frames", run_predict},
+      {"edit", "edit a frame's objects in 3D and redraw it with a textural run; --benchmark: edit metrics", run_edit},
       {"ckpt", "inspect or verify checkpoint files", run_ckpt},
       {"bench", "benchmarks: loader, reduce, step, ckpt", run_bench},
       {"plan", "plan a stage on a Slurm cluster: job shapes, chunks, SUs, finish; write the run dir", run_plan},

@@ -27,6 +27,7 @@ int run_bench(const Args& args);   // cmd_bench.cpp: dispatches to the bench_* f
 int run_train(const Args& args);    // cmd_train.cpp
 int run_eval(const Args& args);     // cmd_eval.cpp
 int run_predict(const Args& args);  // cmd_predict.cpp
+int run_edit(const Args& args);     // cmd_edit.cpp: 3D-aware editing (derender predictions + a textural run)
 int run_ckpt(const Args& args);     // cmd_ckpt.cpp: inspect / verify
 // Slurm driver (sdn_slurm): planning, run management, job-script bookkeeping, the embedded cluster.
 int run_plan(const Args& args);     // cmd_plan.cpp

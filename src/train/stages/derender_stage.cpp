@@ -78,7 +78,13 @@ DerenderStage::DerenderStage(const TrainConfig& config, const StageContext& cont
   if (!imported.empty() && rank_ == 0) spdlog::info("{}", imported);
   model_->to(device_);
   if (options_.sync_bn) models::set_cross_rank_sum(*model_, context.cross_rank_sum);
-  for (const auto& m : load_meshes(options_)) {
+  bank_ = derender_mesh_bank(options_, model_->options.grid_size(), &mesh_names_);
+  bank_.to(device_);
+}
+
+md::MeshBank derender_mesh_bank(const DerenderOptions& options, std::int64_t grid_size, std::vector<std::string>* names) {
+  md::MeshBank bank;
+  for (const auto& m : load_meshes(options)) {
     auto v = torch::empty({static_cast<int64_t>(m.vertices.size()), 3});
     auto f = torch::empty({static_cast<int64_t>(m.faces.size()), 3}, torch::kLong);
     auto va = v.accessor<float, 2>();
@@ -87,10 +93,10 @@ DerenderStage::DerenderStage(const TrainConfig& config, const StageContext& cont
       for (int a = 0; a < 3; ++a) va[static_cast<int64_t>(i)][a] = m.vertices[i][a];
     for (size_t i = 0; i < m.faces.size(); ++i)
       for (int a = 0; a < 3; ++a) fa[static_cast<int64_t>(i)][a] = m.faces[i][a];
-    bank_.add(v, f, model_->options.grid_size());
-    mesh_names_.push_back(m.name);
+    bank.add(v, f, grid_size);
+    if (names) names->push_back(m.name);
   }
-  bank_.to(device_);
+  return bank;
 }
 
 data::Fields DerenderStage::fields() const {

@@ -98,6 +98,11 @@ class DerenderStage : public Stage {
 // The registry entry of the derenderer stage.
 StageSpec derender_stage_spec();
 
+// The 8 meshes a derenderer run chooses from (derender.meshes, or sdn's generated vehicles) as the stage builds
+// them, on the CPU, with their names in class order (`sdn edit` re-renders a run's predictions with them).
+models::derender::MeshBank derender_mesh_bank(const DerenderOptions& options, std::int64_t grid_size,
+                                              std::vector<std::string>* names = nullptr);
+
 // A frame view of a loader sample (the derenderer's crop helpers take data::Frame).
 data::Frame frame_of(const data::Sample& sample);
 

@@ -14,6 +14,7 @@
 #include "dist/collectives.hpp"
 #include "dist/mpi_session.hpp"
 #include "models/textural/image_metrics.hpp"
+#include "models/textural/textural_inputs.hpp"
 #include "train/stages/textural_stage.hpp"
 
 namespace sdn::train {
@@ -38,6 +39,20 @@ torch::Tensor TexturalStage::reconstruct(const tx::TexturalBatch& b) {
   for (auto* m : {static_cast<torch::nn::Module*>(nets_.netG.get()), static_cast<torch::nn::Module*>(nets_.netE.get())})
     for (auto& buf : m->buffers()) saved.emplace_back(buf, buf.clone());
   auto fake = nets_.generate(b).fake;
+  for (auto& [buf, copy] : saved) buf.copy_(copy);
+  return fake;
+}
+
+torch::Tensor TexturalStage::generate_edited(const tx::TexturalBatch& source, const tx::TexturalBatch& edited,
+                                             std::vector<std::int64_t>* missing) {
+  torch::NoGradGuard no_grad;
+  std::vector<std::pair<torch::Tensor, torch::Tensor>> saved;  // as reconstruct(): buffers stay as loaded
+  for (auto* m : {static_cast<torch::nn::Module*>(nets_.netG.get()), static_cast<torch::nn::Module*>(nets_.netE.get())})
+    for (auto& buf : m->buffers()) saved.emplace_back(buf, buf.clone());
+  const auto table = tx::instance_feature_table(nets_.netE->model->forward(source.real), source.instances);
+  const auto features = tx::paint_instance_features(table, edited.instances, missing);
+  auto fake = nets_.netG->forward(
+      tx::generator_input(tx::label_and_edges(edited.labels, edited.instances), features, edited.pose, edited.normals));
   for (auto& [buf, copy] : saved) buf.copy_(copy);
   return fake;
 }

@@ -139,34 +139,52 @@ std::shared_ptr<const std::vector<data::Item>> TexturalStage::items(const data::
 }
 
 TexturalPlanes TexturalStage::planes(const data::Sample& s, const data::SampleInfo* info, KeyedRng* rng) const {
+  return scale_and_crop(frame_planes(s, info), rng);
+}
+
+std::vector<std::uint8_t> TexturalStage::frame_labels(const data::Sample& s, const data::SampleInfo* info,
+                                                     const std::string& semantic_dir) const {
   const auto& o = options_;
-  TexturalPlanes p;
-  int w = s.width, h = s.height;
-  std::vector<std::uint8_t> rgb = s.rgb, labels;
-  std::vector<std::uint16_t> objects;
-  std::vector<std::uint8_t> normals;
+  std::vector<std::uint8_t> labels(static_cast<size_t>(s.width) * s.height);
   if (o.inputs == "groundtruth") {
-    labels.resize(s.classes.size());
     // Category ids as the original's label maps (semantic prediction + 1): Misc and unlabelled pixels -> 0.
     for (size_t i = 0; i < labels.size(); ++i) labels[i] = s.classes[i] == data::kUnlabelled ? 0 : s.classes[i];
+    return labels;
+  }
+  SDN_CHECK(info != nullptr, "textural: predicted inputs need the sample's identity");
+  const std::string key = semantic_dir.empty() ? "textural.semantic_dir" : "--semantic";
+  char name[32];
+  std::snprintf(name, sizeof name, "%05d.png", info->frame);
+  const std::string path = (semantic_dir.empty() ? o.semantic_dir : semantic_dir) + "/" + info->world + "/" +
+                           info->variation + "/" + name;
+  if (!std::filesystem::exists(path))
+    throw UsageError(key + ": " + path + " does not exist",
+                     "run `sdn predict --out DIR` of a semantic run on the same shards and split, and set " + key +
+                         (semantic_dir.empty() ? " = DIR" : " DIR"));
+  auto png = data::img::read_png_indices(path);
+  if (png.width != s.width || png.height != s.height)
+    throw UsageError(key + ": " + path + " is " + std::to_string(png.width) + "x" + std::to_string(png.height) +
+                         ", the frame " + std::to_string(s.width) + "x" + std::to_string(s.height),
+                     "use the `sdn predict` output of a semantic run on the same shards");
+  for (size_t i = 0; i < labels.size(); ++i) labels[i] = static_cast<std::uint8_t>(png.pixels[i] + 1);
+  return labels;
+}
+
+TexturalPlanes TexturalStage::frame_planes(const data::Sample& s, const data::SampleInfo* info) const {
+  const auto& o = options_;
+  TexturalPlanes p;
+  const int w = s.width, h = s.height;
+  p.width = w, p.height = h;
+  p.rgb = s.rgb;
+  p.labels = frame_labels(s, info);
+  auto& objects = p.objects;
+  auto& normals = p.normals;
+  if (o.inputs == "groundtruth") {
     objects = s.instance;
     for (const auto& ob : s.objects) p.alpha_of[ob.track_id + 1] = ob.alpha;
   } else {
-    SDN_CHECK(info != nullptr, "textural: predicted inputs need the sample's identity");
     char name[32];
     std::snprintf(name, sizeof name, "%05d.png", info->frame);
-    const std::string path = o.semantic_dir + "/" + info->world + "/" + info->variation + "/" + name;
-    if (!std::filesystem::exists(path))
-      throw UsageError("textural.semantic_dir: " + path + " does not exist",
-                       "run `sdn predict --out DIR` of a semantic run on the same shards and split, and set "
-                       "textural.semantic_dir = DIR");
-    auto png = data::img::read_png_indices(path);
-    if (png.width != w || png.height != h)
-      throw UsageError("textural.semantic_dir: " + path + " is " + std::to_string(png.width) + "x" +
-                           std::to_string(png.height) + ", the frame " + std::to_string(w) + "x" + std::to_string(h),
-                       "use the `sdn predict` output of a semantic run on the same shards");
-    labels.resize(png.pixels.size());
-    for (size_t i = 0; i < labels.size(); ++i) labels[i] = static_cast<std::uint8_t>(png.pixels[i] + 1);
     if (o.geometric_dir.empty()) {
       p.objects_are_labels = true;  // no geometric map: instance = label, no poses (the original's fallback)
     } else {
@@ -195,6 +213,18 @@ TexturalPlanes TexturalStage::planes(const data::Sample& s, const data::SampleIn
       normals = std::move(normal.pixels);
     }
   }
+  return p;
+}
+
+TexturalPlanes TexturalStage::scale_and_crop(TexturalPlanes frame, KeyedRng* rng) const {
+  const auto& o = options_;
+  TexturalPlanes p;
+  p.objects_are_labels = frame.objects_are_labels;
+  p.alpha_of = std::move(frame.alpha_of);
+  int w = frame.width, h = frame.height;
+  std::vector<std::uint8_t> rgb = std::move(frame.rgb), labels = std::move(frame.labels);
+  std::vector<std::uint16_t> objects = std::move(frame.objects);
+  std::vector<std::uint8_t> normals = std::move(frame.normals);
   // scale_width: loadSize * h // w, with the original's 188 -> 192 hack.
   if (o.load_width > 0 && o.load_width != w) {
     const int ow = o.load_width;

@@ -56,11 +56,24 @@ class TexturalStage : public Stage {
   // The crop of one sample: scale the width, crop (random from `rng`, else centred), flip (random from `rng`).
   // `info` locates predicted label and geometric maps (null for ground truth); `rng` null = centre crop, no flip.
   TexturalPlanes planes(const data::Sample& s, const data::SampleInfo* info, KeyedRng* rng) const;
+  // The two halves of planes(): the full-frame planes of the stage's inputs, then the scale, crop and flip.
+  TexturalPlanes frame_planes(const data::Sample& s, const data::SampleInfo* info) const;
+  TexturalPlanes scale_and_crop(TexturalPlanes frame, KeyedRng* rng) const;
+  // The frame's category ids (semantic + 1) as the stage's inputs say: the shards' classes (groundtruth), or the
+  // semantic run's PNG under `semantic_dir` (empty: textural.semantic_dir).
+  std::vector<std::uint8_t> frame_labels(const data::Sample& s, const data::SampleInfo* info,
+                                         const std::string& semantic_dir = "") const;
   // The nets' batch of cropped samples.
   models::textural::TexturalBatch batch(const std::vector<TexturalPlanes>& planes) const;
   // One generator forward on `b` under NoGradGuard, nets in train() mode as the original's test.py, with
   // the InstanceNorm running statistics restored afterwards (they must not depend on evaluations).
   torch::Tensor reconstruct(const models::textural::TexturalBatch& b);
+  // The editing path (3D-SDN's edit_vkitti.py): netE's per-instance codes of `source` (its image and instance
+  // map), painted onto the instance ids of `edited`, and G's image of `edited`; one frame each, same crop, the
+  // nets as in reconstruct(). `missing`: instance ids of `edited` that `source` has no code for (zeros).
+  torch::Tensor generate_edited(const models::textural::TexturalBatch& source,
+                                const models::textural::TexturalBatch& edited, std::vector<std::int64_t>* missing);
+  const TexturalOptions& options() const { return options_; }
 
  private:
   TrainConfig config_;
