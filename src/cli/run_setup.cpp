@@ -126,7 +126,8 @@ std::int64_t load_trained_stage(const InferenceConfig& ic, train::TrainConfig& c
   const std::string ini = ic.run_dir + "/run.ini";
   if (!std::filesystem::exists(ini))
     throw UsageError(ini + " does not exist", "--run-dir must be a run directory written by `sdn train`");
-  std::vector<std::string> train_args = {"--config", ini};
+  // run.ini of a planned run (`sdn plan`) names no run directory: it is this one.
+  std::vector<std::string> train_args = {"--config", ini, "--run-dir", ic.run_dir};
   for (const auto& [key, value] : ic.stage_keys)
     if (!value.empty()) train_args.insert(train_args.end(), {"--" + key, value});
   auto parsed = train::parse_train_args(train_args);

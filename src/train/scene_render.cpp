@@ -24,14 +24,44 @@ torch::Tensor floats(const std::array<double, N>& a) {
 
 }  // namespace
 
-FrameMaps render_scene(Scene& scene, const md::MeshBank& bank, const SceneRenderOptions& o, const data::Sample& s) {
-  torch::NoGradGuard no_grad;
-  const int W = s.width, H = s.height;
-  const int64_t S = o.render_size;
+FrameMaps blank_frame_maps(int W, int H) {
   FrameMaps m;
   m.instance = {W, H, 1, std::vector<std::uint8_t>(size_t(W) * H, 0)};
   m.normal = {W, H, 3, std::vector<std::uint8_t>(size_t(W) * H * 3, 127)};
   m.depth = {W, H, std::vector<std::uint16_t>(size_t(W) * H, 65535)};
+  return m;
+}
+
+void paste_render(FrameMaps& maps, const torch::Tensor& masks, const torch::Tensor& dmap, const torch::Tensor& nmap,
+                  int64_t k, double zoom, double cv, double cu, int id) {
+  const int W = maps.instance.width, H = maps.instance.height;
+  const int64_t S = masks.size(-1);
+  const int size = static_cast<int>(static_cast<double>(S) / zoom);
+  const int left = static_cast<int>(cu - size / 2), top = static_cast<int>(cv - size / 2);
+  const float* mk = masks[k][0].data_ptr<float>();
+  const float* d = dmap[k][0].data_ptr<float>();
+  const auto n = nmap[k];
+  const float *nx = n[0].data_ptr<float>(), *ny = n[1].data_ptr<float>(), *nz = n[2].data_ptr<float>();
+  for (int y = std::max(0, top); y < std::min(H, top + size); ++y)
+    for (int x = std::max(0, left); x < std::min(W, left + size); ++x) {
+      const int64_t sy = std::min<int64_t>(S - 1, (y - top) * S / std::max(1, size));
+      const int64_t sx = std::min<int64_t>(S - 1, (x - left) * S / std::max(1, size));
+      const int64_t q = sy * S + sx;
+      if (mk[q] < 0.5f) continue;
+      const size_t p = size_t(y) * W + x;
+      maps.instance.pixels[p] = static_cast<std::uint8_t>(std::min(255, id));
+      const float nv[3] = {nx[q], ny[q], nz[q]};
+      for (int ch = 0; ch < 3; ++ch)
+        maps.normal.pixels[p * 3 + ch] = static_cast<std::uint8_t>(std::clamp((nv[ch] / 2 + 0.5f) * 255.0f, 0.0f, 255.0f));
+      maps.depth.pixels[p] = static_cast<std::uint16_t>(std::min(1.0, d[q] * zoom / 100.0) * 65535.0);
+    }
+}
+
+FrameMaps render_scene(Scene& scene, const md::MeshBank& bank, const SceneRenderOptions& o, const data::Sample& s) {
+  torch::NoGradGuard no_grad;
+  const int W = s.width, H = s.height;
+  const int64_t S = o.render_size;
+  FrameMaps m = blank_frame_maps(W, H);
   // Objects the derenderer left out keep their ground-truth masks, under everything else (as predict).
   for (size_t r = 0; r < s.objects.size(); ++r) {
     if (scene.objects.count(static_cast<int>(r) + 1)) continue;
@@ -80,31 +110,9 @@ FrameMaps render_scene(Scene& scene, const md::MeshBank& bank, const SceneRender
   std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
     return static_cast<float>(drawn[a]->depth) > static_cast<float>(drawn[b]->depth);
   });
-  for (size_t i : order) {
-    const auto& ob = *drawn[i];
-    const double zoom = zooms[i];
-    const int size = static_cast<int>(static_cast<double>(S) / zoom);
-    const int left = static_cast<int>(ob.center2d[1] - size / 2), top = static_cast<int>(ob.center2d[0] - size / 2);
-    const auto k = static_cast<int64_t>(i);
-    const float* mk = masks[k][0].data_ptr<float>();
-    const float* d = dmap[k][0].data_ptr<float>();
-    const auto n = nmap[k];
-    const float *nx = n[0].data_ptr<float>(), *ny = n[1].data_ptr<float>(), *nz = n[2].data_ptr<float>();
-    for (int y = std::max(0, top); y < std::min(H, top + size); ++y)
-      for (int x = std::max(0, left); x < std::min(W, left + size); ++x) {
-        const int64_t sy = std::min<int64_t>(S - 1, (y - top) * S / std::max(1, size));
-        const int64_t sx = std::min<int64_t>(S - 1, (x - left) * S / std::max(1, size));
-        const int64_t q = sy * S + sx;
-        if (mk[q] < 0.5f) continue;
-        const size_t p = size_t(y) * W + x;
-        m.instance.pixels[p] = static_cast<std::uint8_t>(std::min(255, ob.id));
-        const float nv[3] = {nx[q], ny[q], nz[q]};
-        for (int ch = 0; ch < 3; ++ch)
-          m.normal.pixels[p * 3 + ch] =
-              static_cast<std::uint8_t>(std::clamp((nv[ch] / 2 + 0.5f) * 255.0f, 0.0f, 255.0f));
-        m.depth.pixels[p] = static_cast<std::uint16_t>(std::min(1.0, d[q] * zoom / 100.0) * 65535.0);
-      }
-  }
+  for (size_t i : order)
+    paste_render(m, masks, dmap, nmap, static_cast<int64_t>(i), zooms[i], drawn[i]->center2d[0], drawn[i]->center2d[1],
+                 drawn[i]->id);
   return m;
 }
 

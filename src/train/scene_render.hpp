@@ -25,6 +25,16 @@ struct FrameMaps {
   data::img::Image16 depth;    // min(depth / 100, 1) * 65535, 65535 where no object
 };
 
+// Maps of a W x H frame with nothing drawn (instance 0, normal 127, depth 65535).
+FrameMaps blank_frame_maps(int width, int height);
+
+// Pastes object `k` of a batch of S x S renders (masks [B,1,S,S], depths [B,1,S,S], normals [B,3,S,S], on the CPU,
+// contiguous) into `maps`: the render resized to S / zoom px by nearest neighbour (the original resizes with PIL),
+// centred at pixel (cv, cu), drawn where its silhouette is >= 0.5 with instance value `id`. Shared by the
+// derenderer's `sdn predict` and `sdn edit`, so an unedited frame re-renders bit-identically.
+void paste_render(FrameMaps& maps, const torch::Tensor& masks, const torch::Tensor& depths, const torch::Tensor& normals,
+                  std::int64_t k, double zoom, double cv, double cu, int id);
+
 // `frame` holds the source frame's instance map and objects (for the objects not in `scene`). Sets each drawn
 // object's zoom. Deleted objects are not drawn. A mesh index outside the bank is a UsageError.
 FrameMaps render_scene(Scene& scene, const models::derender::MeshBank& bank, const SceneRenderOptions& options,

@@ -24,6 +24,7 @@
 #include "models/derender/camera.hpp"
 #include "models/derender/raster_maps.hpp"
 #include "train/stages/derender_objects.hpp"
+#include "train/scene_render.hpp"
 #include "train/stages/derender_stage.hpp"
 
 namespace sdn::train {
@@ -70,9 +71,8 @@ std::string DerenderStage::predict(const data::ShardSet& set, const InferenceOpt
     std::vector<dd::Roi> rois;
     for (size_t j = 0; j < objects.size(); ++j)
       if (objects[j].interest) derendered.push_back(j), rois.push_back(objects[j].roi);
-    data::img::Image8 instance{W, H, 1, std::vector<std::uint8_t>(size_t(W) * H, 0)};
-    data::img::Image8 normal{W, H, 3, std::vector<std::uint8_t>(size_t(W) * H * 3, 127)};
-    data::img::Image16 depth{W, H, std::vector<std::uint16_t>(size_t(W) * H, 65535)};
+    FrameMaps maps = blank_frame_maps(W, H);
+    auto& instance = maps.instance;
     // Objects not derendered keep their masks in the instance map (the original paints them in its far-to-near
     // pass by predicted depth; they have none here, so they go first).
     for (const auto& o : objects)
@@ -100,28 +100,8 @@ std::string DerenderStage::predict(const data::ShardSet& set, const InferenceOpt
       for (int64_t i : order) {
         const auto& obj = objects[derendered[static_cast<size_t>(b.items[static_cast<size_t>(i)])]];
         const double zoom = rep.zooms[i][0].item<double>();
-        const int size = static_cast<int>(static_cast<double>(S) / zoom);
         const auto c2d = row_of(pose.center2ds, i);
-        const int left = static_cast<int>(c2d[1] * fx + u0 - size / 2), top = static_cast<int>(c2d[0] * fx + v0 - size / 2);
-        const float* m = masks[i][0].data_ptr<float>();
-        const float* d = dmap[i][0].data_ptr<float>();
-        const auto n = nmap[i];
-        const float *nx = n[0].data_ptr<float>(), *ny = n[1].data_ptr<float>(), *nz = n[2].data_ptr<float>();
-        // Nearest-neighbour paste of the S x S render resized to size x size (the original resizes with PIL).
-        for (int y = std::max(0, top); y < std::min(H, top + size); ++y)
-          for (int x = std::max(0, left); x < std::min(W, left + size); ++x) {
-            const int64_t sy = std::min<int64_t>(S - 1, (y - top) * S / std::max(1, size));
-            const int64_t sx = std::min<int64_t>(S - 1, (x - left) * S / std::max(1, size));
-            const int64_t q = sy * S + sx;
-            if (m[q] < 0.5f) continue;
-            const size_t p = size_t(y) * W + x;
-            instance.pixels[p] = static_cast<std::uint8_t>(std::min(255, obj.key));
-            const float nv[3] = {nx[q], ny[q], nz[q]};
-            for (int ch = 0; ch < 3; ++ch)
-              normal.pixels[p * 3 + ch] = static_cast<std::uint8_t>(std::clamp((nv[ch] / 2 + 0.5f) * 255.0f, 0.0f, 255.0f));
-            const double dv = std::min(1.0, d[q] * zoom / 100.0);
-            depth.pixels[p] = static_cast<std::uint16_t>(dv * 65535.0);
-          }
+        paste_render(maps, masks, dmap, nmap, i, zoom, c2d[0] * fx + v0, c2d[1] * fx + u0, obj.key);
         const auto ffd = f.out.ffd_coeffs[i][choice.index[i].item<int64_t>()];
         auto& entry = json[std::to_string(obj.key)];
         entry = {
@@ -149,8 +129,8 @@ std::string DerenderStage::predict(const data::ShardSet& set, const InferenceOpt
     const std::string base = dir + "/" + name;
     fs::write_atomic(base + ".json", json.dump(4) + "\n");
     data::img::write_png_palette(base + ".png", instance, grey);
-    data::img::write_png_rgb8(base + "-normal.png", normal);
-    data::img::write_png_gray16(base + "-depth.png", depth);
+    data::img::write_png_rgb8(base + "-normal.png", maps.normal);
+    data::img::write_png_gray16(base + "-depth.png", maps.depth);
   }
   return "derendered " + std::to_string(objects_written) + " object(s) (rank " + std::to_string(comm.rank()) + ") of " +
          std::to_string(indices.size()) + " frame(s) from " +
