@@ -71,8 +71,8 @@ std::string DerenderStage::predict(const data::ShardSet& set, const InferenceOpt
     std::vector<dd::Roi> rois;
     for (size_t j = 0; j < objects.size(); ++j)
       if (objects[j].interest) derendered.push_back(j), rois.push_back(objects[j].roi);
-    FrameMaps maps = blank_frame_maps(W, H);
-    auto& instance = maps.instance;
+    FrameMaps out = blank_frame_maps(W, H);
+    auto& instance = out.instance;
     // Objects not derendered keep their masks in the instance map (the original paints them in its far-to-near
     // pass by predicted depth; they have none here, so they go first).
     for (const auto& o : objects)
@@ -101,7 +101,7 @@ std::string DerenderStage::predict(const data::ShardSet& set, const InferenceOpt
         const auto& obj = objects[derendered[static_cast<size_t>(b.items[static_cast<size_t>(i)])]];
         const double zoom = rep.zooms[i][0].item<double>();
         const auto c2d = row_of(pose.center2ds, i);
-        paste_render(maps, masks, dmap, nmap, i, zoom, c2d[0] * fx + v0, c2d[1] * fx + u0, obj.key);
+        paste_render(out, masks, dmap, nmap, i, zoom, c2d[0] * fx + v0, c2d[1] * fx + u0, obj.key);
         const auto ffd = f.out.ffd_coeffs[i][choice.index[i].item<int64_t>()];
         auto& entry = json[std::to_string(obj.key)];
         entry = {
@@ -129,8 +129,8 @@ std::string DerenderStage::predict(const data::ShardSet& set, const InferenceOpt
     const std::string base = dir + "/" + name;
     fs::write_atomic(base + ".json", json.dump(4) + "\n");
     data::img::write_png_palette(base + ".png", instance, grey);
-    data::img::write_png_rgb8(base + "-normal.png", maps.normal);
-    data::img::write_png_gray16(base + "-depth.png", maps.depth);
+    data::img::write_png_rgb8(base + "-normal.png", out.normal);
+    data::img::write_png_gray16(base + "-depth.png", out.depth);
   }
   return "derendered " + std::to_string(objects_written) + " object(s) (rank " + std::to_string(comm.rank()) + ") of " +
          std::to_string(indices.size()) + " frame(s) from " +
