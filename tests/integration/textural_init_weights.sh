@@ -47,8 +47,8 @@ for name, short in (('netG', 'G'), ('netE', 'E'), ('netD', 'D')):
     torch.save(net.state_dict(), '%s/latest_net_%s.pth' % (sys.argv[2], short))
 PY
 for m in G E D; do
-  "$PY" "$HERE/../../scripts/pth_to_h5.py" --state "$T/latest_net_$m.pth" --out "$T/net$m.h5" > "$T/convert-$m.log" 2>&1 ||
-    fail "pth_to_h5.py failed on latest_net_$m.pth" "$T/convert-$m.log"
+  "$PY" "$HERE/../../scripts/pth_to_h5.py" --state "$T/latest_net_$m.pth" --out "$T/net$m.h5" \
+    > "$T/convert-$m.log" 2>&1 || fail "pth_to_h5.py failed on latest_net_$m.pth" "$T/convert-$m.log"
 done
 
 export_module() {  # export_module MODULE OUT [ARGS...]: the stage's module as built from the config
@@ -69,7 +69,8 @@ PY
 note "all three modules from their files"
 INIT="netG=$T/netG.h5,netE=$T/netE.h5,netD=$T/netD.h5"
 for m in G E D; do
-  export_module "net$m" "$T/out$m.h5" --model.init_weights "$INIT" || fail "export of net$m failed" "$T/export-net$m.log"
+  export_module "net$m" "$T/out$m.h5" --model.init_weights "$INIT" ||
+    fail "export of net$m failed" "$T/export-net$m.log"
   r=$(compare "$T/out$m.h5" "$T/latest_net_$m.pth")
   [[ $r == equal ]] || fail "net$m imported from latest_net_$m.pth: $r"
 done
@@ -87,6 +88,7 @@ note "malformed values are refused, naming the key"
 for bad in "$T/netG.h5" "netX=$T/netG.h5" "netG=$T/netG.h5,netG=$T/netG.h5" "netG=$T/netE.h5"; do
   rc=0; export_module netG "$T/bad.h5" --model.init_weights "$bad" || rc=$?
   [[ $rc -ne 0 ]] || fail "model.init_weights = $bad was accepted"
-  grep -q "model.init_weights\|netE.h5" "$T/export-netG.log" || fail "the refusal of '$bad' names neither the key nor the file" "$T/export-netG.log"
+  grep -q "model.init_weights\|netE.h5" "$T/export-netG.log" ||
+    fail "the refusal of '$bad' names neither the key nor the file" "$T/export-netG.log"
 done
 pass "one file, an unknown module, a module named twice and another module's file are refused"

@@ -39,7 +39,9 @@ std::vector<data::Mesh> bank_meshes(const std::string& dir) {
   return out;
 }
 
-torch::Tensor vec(const float* v, int64_t n) { return torch::from_blob(const_cast<float*>(v), {n}, torch::kFloat).clone(); }
+torch::Tensor vec(const float* v, int64_t n) {
+  return torch::from_blob(const_cast<float*>(v), {n}, torch::kFloat).clone();
+}
 
 }  // namespace
 

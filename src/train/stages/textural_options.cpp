@@ -95,8 +95,7 @@ std::vector<std::string> validate_textural(const TrainConfig& c) {
   try {
     initial_weight_files(c.init.weights, {"netG", "netE", "netD"});
   } catch (const UsageError& err) {
-    e.push_back(std::string(err.what()) + "; " + err.hint() +
-                " (the original's latest_net_G/E/D.pth converted with scripts/pth_to_h5.py)");
+    e.push_back(err.message() + " (" + err.hint() + ")");
   }
   return e;
 }

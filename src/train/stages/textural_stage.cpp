@@ -100,11 +100,11 @@ TexturalStage::TexturalStage(const TrainConfig& config, const StageContext& cont
     no.meshes = o.meshes, no.car_mesh = o.car_mesh, no.van_mesh = o.van_mesh;
     gt_normals_ = std::make_unique<GroundTruthNormals>(no);
   }
-  if (context.rank == 0 && o.inputs == "groundtruth")
+  if (context.rank == 0 && o.inputs == "groundtruth") {
+    const std::string meshes = o.meshes.empty() ? std::string("sdn's generated vehicle meshes") : o.meshes;
     spdlog::info("textural inputs: ground-truth labels, instances and poses from the shards; {}",
-                 gt_normals_ ? "normals of " + (o.meshes.empty() ? std::string("sdn's generated vehicle meshes") : o.meshes) +
-                                   " at the motgt poses"
-                             : std::string("normals are zeros"));
+                 gt_normals_ ? "normals of " + meshes + " at the motgt poses" : std::string("normals are zeros"));
+  }
   if (context.rank == 0 && o.inputs == "predicted")
     spdlog::info("textural inputs: predicted labels from {}; {}", o.semantic_dir,
                  o.geometric_dir.empty() ? std::string("no geometric_dir: instances = labels, poses and normals zero")
