@@ -129,7 +129,7 @@ class Stepper:
         inst = label.float()
         b, _, hh, ww = label.shape
         one_hot = torch.zeros(b, LABEL_NC, hh, ww, device=self.device).scatter_(1, label, 1.0)
-        label_edges = torch.cat((one_hot, ref.get_edges(inst.cpu()).to(self.device)), 1)
+        label_edges = torch.cat((one_hot, ref.get_edges(inst)), 1)
         pose = torch.zeros(b, POSE_NC, hh, ww, device=self.device).scatter_(1, torch.zeros_like(label), 1.0)
         normals = torch.zeros(b, 3, hh, ww, device=self.device)
         return real, inst, label_edges, pose, normals
