@@ -129,6 +129,7 @@ def main(argv):
     p.add_argument('--original-bn', default='native', choices=('native', 'sync'),
                    help='native: F.batch_norm, as the original on one device; sync: its synchronised BN path')
     p.add_argument('--profile', type=int, default=0, help='profile N steps (after warm-up) and exit')
+    p.add_argument('--stage-config', default='', help='the stage\'s resolved INI (unused: --model names the net)')
     args = p.parse_args(argv)
     if args.height % 8 or args.width % 8:
         p.error('--height and --width must be multiples of 8')

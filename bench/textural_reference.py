@@ -71,7 +71,7 @@ class Encoder(nn.Module):
         out = self.model(x)
         mean = out.clone()
         b = inst.size(0)
-        ids = inst.long() * b + torch.arange(b).view(b, 1, 1, 1)
+        ids = inst.long() * b + torch.arange(b, device=inst.device).view(b, 1, 1, 1)
         for i in torch.unique(ids).tolist():
             m = (ids == i).expand_as(out[:, :1])
             for j in range(self.output_nc):
@@ -169,7 +169,7 @@ def losses(netD, vgg, label, fake, real, num_D=2, n_layers=3, lambda_feat=5.0, l
 
 
 def get_edges(t):
-    edge = torch.zeros(t.size(), dtype=torch.bool)
+    edge = torch.zeros(t.size(), dtype=torch.bool, device=t.device)
     edge[:, :, :, 1:] |= t[:, :, :, 1:] != t[:, :, :, :-1]
     edge[:, :, :, :-1] |= t[:, :, :, 1:] != t[:, :, :, :-1]
     edge[:, :, 1:, :] |= t[:, :, 1:, :] != t[:, :, :-1, :]

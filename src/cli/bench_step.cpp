@@ -156,6 +156,9 @@ std::vector<std::string> python_argv(const BenchStepConfig& c, const std::string
                                    "--threads", std::to_string(c.threads), "--warmup", std::to_string(c.warmup),
                                    "--seed", std::to_string(c.train.train.seed), "--device",
                                    c.device == "cuda" ? "cuda:0" : "cpu"};
+  // The stage's resolved keys, so that a Python half builds the same nets (bench/textural_step.py reads them).
+  argv.push_back("--stage-config");
+  argv.push_back(train::train_schema(c.train.stage).to_ini(c.train));
   if (original) {
     for (const auto& a : {std::string("--original"), c.original, std::string("--original-bn"), c.original_bn})
       argv.push_back(a);

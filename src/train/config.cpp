@@ -29,7 +29,8 @@ void add_common_options(opt::Schema<TrainConfig>& s) {
            [](C& c) -> auto& { return c.data.stage_to; })
       .add("dist.timeout_seconds", "end the job when a collective waits longer than this (a peer died or hangs; 0: off)",
            [](C& c) -> auto& { return c.dist.timeout_seconds; }, opt::Range{0, 1e7})
-      .add("model.init_weights", "HDF5 weights to start from (empty: seeded init)",
+      .add("model.init_weights", "HDF5 weights to start from (empty: seeded init; a stage with several modules: "
+           "MODULE=FILE,MODULE=FILE...)",
            [](C& c) -> auto& { return c.init.weights; })
       .add("model.init_map", "prefix rewrites of the weights file's keys, from=to (e.g. =encoder.)",
            [](C& c) -> auto& { return c.init.map; })

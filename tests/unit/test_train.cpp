@@ -221,6 +221,25 @@ TEST(Progress, LineShowsEveryTermAndPhaseRate) {
   EXPECT_NE(two.find("lr/G 2.000e-04 lr/D 1.000e-04"), std::string::npos) << two;
 }
 
+// model.init_weights = MODULE=FILE,... for stages with several modules (the textural stage's netG, netE, netD).
+TEST(InitWeights, OneFilePerModuleIsParsedAndChecked) {
+  const std::vector<std::string> modules = {"netG", "netE", "netD"};
+  EXPECT_TRUE(initial_weight_files("", modules).empty());
+  const auto files = initial_weight_files("netG=/w/g.h5,netD=d=1.h5", modules);
+  ASSERT_EQ(files.size(), 2u);
+  EXPECT_EQ(files.at("netG"), "/w/g.h5");
+  EXPECT_EQ(files.at("netD"), "d=1.h5");  // only the first '=' splits
+  for (const char* bad : {"/w/g.h5", "netX=g.h5", "netG=g.h5,netG=h.h5", "netG=", "netG=g.h5,", "=g.h5"}) {
+    try {
+      initial_weight_files(bad, modules);
+      ADD_FAILURE() << "accepted '" << bad << "'";
+    } catch (const UsageError& e) {
+      EXPECT_NE(std::string(e.what()).find("model.init_weights"), std::string::npos) << e.what();
+      EXPECT_NE(e.hint().find("netG=FILE"), std::string::npos) << e.hint();
+    }
+  }
+}
+
 // model.init_weights / init_map / init_skip as every stage applies them (train/init_weights.hpp).
 TEST(InitWeights, MapAndSkipGoThroughTheMappedImportStrictly) {
   struct Inner : torch::nn::Module {

@@ -1,9 +1,11 @@
 // The textural stage's own parts without shards: its config checks, the crop pipeline (scale width, random
 // crop keyed by the step and item, centre crop for eval, flip without mirroring the poses), the ground-truth
 // encoding of a batch, the predicted encoding from a semantic and a derenderer `sdn predict` output, the two
-// phases (D reuses G's fake) and the 100 + 100 epoch rate.
+// phases (D reuses G's fake), the 100 + 100 epoch rate and the ground-truth normal maps of posed meshes.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <filesystem>
 
 #include "core/error.hpp"
@@ -213,4 +215,102 @@ TEST(TexturalStage, PredictedBatchReadsInstancesPosesAndNormalsOfTheDerenderer) 
     EXPECT_NE(std::string(e.what()).find(d.geometric + "/w/v/00003-normal.png"), std::string::npos) << e.what();
   }
   EXPECT_THROW(tiny("0", "80", "24", {"--textural.geometric_dir", d.geometric}), UsageError);  // groundtruth
+}
+
+namespace {
+
+// A 200x100 frame (f = 100, principal point (100, 50)) with one Car (track 0, 4 x 1.5 x 1.8 m, bottom 0.75 m below
+// the camera) at (x3d, z3d) with yaw ry; its instance mask is the projection of its 3D box.
+data::Sample posed_car(float x3d, float z3d, float ry) {
+  data::Sample s;
+  s.width = 200, s.height = 100;
+  s.K.fx = s.K.fy = 100, s.K.cx = 100, s.K.cy = 50;
+  data::ObjectGT car;
+  car.class_id = 2;
+  car.length3d = 4, car.height3d = 1.5f, car.width3d = 1.8f;
+  car.x3d = x3d, car.y3d = 0.75f, car.z3d = z3d, car.rotation_y = ry;
+  s.objects.push_back(car);
+  double u0 = 1e9, u1 = -1e9, v0 = 1e9, v1 = -1e9;
+  for (double dx : {-2.0, 2.0})
+    for (double dz : {-0.9, 0.9})
+      for (double y : {0.75, -0.75}) {
+        const double X = x3d + std::cos(ry) * dx + std::sin(ry) * dz, Z = z3d - std::sin(ry) * dx + std::cos(ry) * dz;
+        u0 = std::min(u0, 100 * X / Z + 100), u1 = std::max(u1, 100 * X / Z + 100);
+        v0 = std::min(v0, 100 * y / Z + 50), v1 = std::max(v1, 100 * y / Z + 50);
+      }
+  s.instance.assign(200 * 100, 0);
+  for (int y = std::max(0, int(v0)); y <= std::min(99, int(v1)); ++y)
+    for (int x = std::max(0, int(u0)); x <= std::min(199, int(u1)); ++x) s.instance[size_t(y) * 200 + x] = 1;
+  return s;
+}
+
+// Mean of channel c over the pixels the object was painted on (any channel off 127), and their count.
+double painted_mean(const std::vector<std::uint8_t>& n, int c, int& count) {
+  double sum = 0;
+  count = 0;
+  for (size_t p = 0; p < n.size() / 3; ++p)
+    if (n[p * 3] != 127 || n[p * 3 + 1] != 127 || n[p * 3 + 2] != 127) sum += n[p * 3 + c], ++count;
+  return count ? sum / count : 0;
+}
+
+}  // namespace
+
+// textural.inputs = groundtruth: the generated sedan at the motgt pose, rendered as the derenderer predict's
+// normal map: facing the camera, on the object's own instance pixels only, 127 elsewhere.
+TEST(TexturalNormals, PosedMeshFacesTheCameraOnItsInstancePixels) {
+  GroundTruthNormals gt({});
+  // Side-on (ry = 0: the length along x), straight ahead: the centre sees the flank, n ~ (0, 0, 1).
+  auto s = posed_car(0, 8, 0);
+  const auto n = gt.render(s);
+  ASSERT_EQ(n.size(), size_t(200 * 100 * 3));
+  const size_t centre = (50 * 200 + 100) * 3;
+  EXPECT_GT(n[centre + 2], 230) << "n_z at the centre";
+  EXPECT_NEAR(n[centre], 127, 40);
+  EXPECT_NEAR(n[centre + 1], 127, 40);
+  int painted = 0;
+  for (size_t p = 0; p < n.size() / 3; ++p) {
+    const bool off = n[p * 3] != 127 || n[p * 3 + 1] != 127 || n[p * 3 + 2] != 127;
+    if (!off) continue;
+    ++painted;
+    EXPECT_EQ(s.instance[p], 1) << "painted outside the instance at pixel " << p;
+    EXPECT_GE(n[p * 3 + 2], 127) << "a normal turned away from the camera at pixel " << p;
+  }
+  EXPECT_GT(painted, 300);  // most of the ~50 x 19 px box
+  // Without an instance of the object (another track id), nothing is painted.
+  s.objects[0].track_id = 6;
+  const auto none = gt.render(s);
+  EXPECT_TRUE(std::all_of(none.begin(), none.end(), [](std::uint8_t v) { return v == 127; }));
+}
+
+TEST(TexturalNormals, ASideFacingTheCameraTurnsTheNormalsTowardsIt) {
+  GroundTruthNormals gt({});
+  // Nose-on (ry = pi/2: the length along z), 3 m to the right: its left flank is visible (n_x < 0) and its
+  // right one is not; mirrored on the left, the opposite.
+  int right_n = 0, left_n = 0;
+  const double right = painted_mean(gt.render(posed_car(3, 8, static_cast<float>(M_PI / 2))), 0, right_n);
+  const double left = painted_mean(gt.render(posed_car(-3, 8, static_cast<float>(M_PI / 2))), 0, left_n);
+  ASSERT_GT(right_n, 200);
+  ASSERT_GT(left_n, 200);
+  EXPECT_LT(right, 117) << "mean red (n_x) of the object on the right";
+  EXPECT_GT(left, 137) << "mean red (n_x) of the object on the left";
+}
+
+TEST(TexturalNormals, TheStageFeedsThemInGroundTruthModeUnlessOff) {
+  auto s = posed_car(0, 8, 0);
+  s.rgb.assign(200 * 100 * 3, 90);
+  s.classes.assign(200 * 100, 5);
+  for (size_t p = 0; p < s.instance.size(); ++p)
+    if (s.instance[p]) s.classes[p] = 2;
+  const auto on = tiny("200", "64", "32");
+  TexturalStage st(on, {});
+  auto p = st.planes(s, nullptr, nullptr);
+  ASSERT_EQ(p.normals.size(), size_t(64 * 32 * 3));
+  const auto b = st.batch({p});
+  EXPECT_GT(b.normals.abs().max().item<float>(), 0.5f);
+  auto off_cfg = tiny("200", "64", "32", {"--textural.gt_normals", "false"});
+  TexturalStage off(off_cfg, {});
+  const auto bo = off.batch({off.planes(s, nullptr, nullptr)});
+  EXPECT_EQ(bo.normals.abs().max().item<float>(), 0.0f);
+  const auto bad = tiny("200", "64", "32", {"--textural.meshes", "/nonexistent-dir"});
+  EXPECT_THROW({ TexturalStage st_bad(bad, {}); }, UsageError);
 }

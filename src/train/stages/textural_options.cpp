@@ -1,6 +1,9 @@
 // Implements the textural stage's config keys and validation (see textural_options.hpp).
 #include "train/stages/textural_options.hpp"
 
+#include "core/error.hpp"
+#include "train/init_weights.hpp"
+
 namespace sdn::train {
 namespace {
 
@@ -16,6 +19,14 @@ void add_textural_options(opt::Schema<TrainConfig>& s) {
            [](C& c) -> auto& { return to(c).semantic_dir; })
       .add("textural.geometric_dir", "predicted: a derenderer run's `sdn predict --out` (instances, poses, normals)",
            [](C& c) -> auto& { return to(c).geometric_dir; })
+      .add("textural.gt_normals", "groundtruth: render normal maps of meshes at the motgt poses (false: zeros)",
+           [](C& c) -> auto& { return to(c).gt_normals; })
+      .add("textural.meshes", "groundtruth normals: directory of the derenderer's 8 .obj meshes (empty: generated)",
+           [](C& c) -> auto& { return to(c).meshes; })
+      .add("textural.car_mesh", "groundtruth normals: mesh index (name order) rendered for Car",
+           [](C& c) -> auto& { return to(c).car_mesh; }, opt::Range{0, 7})
+      .add("textural.van_mesh", "groundtruth normals: mesh index (name order) rendered for Van",
+           [](C& c) -> auto& { return to(c).van_mesh; }, opt::Range{0, 7})
       .add("textural.vgg_loss", "VGG-19 perceptual loss (needs textural.vgg_weights)",
            [](C& c) -> auto& { return to(c).vgg_loss; })
       .add("textural.vgg_weights", "HDF5 VGG-19 (torchvision vgg19-dcbb9e9d.pth via scripts/pth_to_h5.py)",
@@ -76,11 +87,16 @@ std::vector<std::string> validate_textural(const TrainConfig& c) {
                 " must be multiples of " + std::to_string(m) + " (2^downsamplings of G and E)");
   if (o.inputs == "predicted" && o.semantic_dir.empty())
     e.push_back("textural.semantic_dir: textural.inputs = predicted needs a semantic run's `sdn predict --out` directory");
+  if (o.inputs == "predicted" && !o.meshes.empty())
+    e.push_back("textural.meshes: only read with textural.inputs = groundtruth (predicted normals come from "
+                "textural.geometric_dir); leave it empty");
   if (o.inputs == "groundtruth" && !o.geometric_dir.empty())
     e.push_back("textural.geometric_dir: only read with textural.inputs = predicted; set that or leave it empty");
-  if (!c.init.weights.empty())
-    e.push_back("model.init_weights: not supported by the textural stage yet (it has three modules: netG, netE, "
-                "netD); leave it empty");
+  try {
+    initial_weight_files(c.init.weights, {"netG", "netE", "netD"});
+  } catch (const UsageError& err) {
+    e.push_back(err.message() + " (" + err.hint() + ")");
+  }
   return e;
 }
 

@@ -16,6 +16,9 @@ struct TexturalOptions {
   std::string inputs = "groundtruth";  // groundtruth | predicted
   std::string semantic_dir;            // predicted: a semantic run's `sdn predict --out` directory
   std::string geometric_dir;           // predicted: a derenderer run's `sdn predict --out` (optional)
+  bool gt_normals = true;              // groundtruth: normal maps of meshes at the motgt poses (false: zeros)
+  std::string meshes;                  // groundtruth normals: derender.meshes-style dir (empty: generated vehicles)
+  int car_mesh = 0, van_mesh = 7;      // the bank's mesh rendered for Car and for Van
   bool vgg_loss = true;                // !no_vgg_loss
   std::string vgg_weights;             // torchvision VGG-19 converted with scripts/pth_to_h5.py
   double lambda_feat = 5.0, lambda_l1 = 10.0;

@@ -18,6 +18,7 @@
 #include "data/vkitti.hpp"
 #include "models/textural/textural_inputs.hpp"
 #include "models/textural/textural_schedule.hpp"
+#include "train/init_weights.hpp"
 
 namespace sdn::train {
 namespace {
@@ -68,6 +69,10 @@ std::vector<T> crop_plane(const std::vector<T>& src, int w, int x0, int y0, int 
 TexturalStage::TexturalStage(const TrainConfig& config, const StageContext& context)
     : config_(config), options_(stage_options<TexturalOptions>(config)), device_(context.device),
       nets_(nets_options(options_, config.train.seed)) {
+  // model.init_weights = netG=FILE,netE=FILE,netD=FILE: the original's latest_net_{G,E,D}.pth via pth_to_h5.py.
+  for (const auto& r : import_initial_weights(modules(), [this](const std::string& m) { return weights_name(m); },
+                                              config.init))
+    if (context.rank == 0) spdlog::info("{}", r);
   nets_.to(device_);
   nets_.train();
   loss_options_.lambda_feat = options_.lambda_feat;
@@ -90,8 +95,16 @@ TexturalStage::TexturalStage(const TrainConfig& config, const StageContext& cont
   d.params = trainable_parameters(*nets_.netD, "netD.");
   d.optimizer = adam(nets_.discriminator_parameters());
   phases_.push_back(std::move(d));
-  if (context.rank == 0 && o.inputs == "groundtruth")
-    spdlog::info("textural inputs: ground-truth labels, instances and poses from the shards; normals are zeros");
+  if (o.inputs == "groundtruth" && o.gt_normals) {
+    GroundTruthNormalsOptions no;
+    no.meshes = o.meshes, no.car_mesh = o.car_mesh, no.van_mesh = o.van_mesh;
+    gt_normals_ = std::make_unique<GroundTruthNormals>(no);
+  }
+  if (context.rank == 0 && o.inputs == "groundtruth") {
+    const std::string meshes = o.meshes.empty() ? std::string("sdn's generated vehicle meshes") : o.meshes;
+    spdlog::info("textural inputs: ground-truth labels, instances and poses from the shards; {}",
+                 gt_normals_ ? "normals of " + meshes + " at the motgt poses" : std::string("normals are zeros"));
+  }
   if (context.rank == 0 && o.inputs == "predicted")
     spdlog::info("textural inputs: predicted labels from {}; {}", o.semantic_dir,
                  o.geometric_dir.empty() ? std::string("no geometric_dir: instances = labels, poses and normals zero")
@@ -182,6 +195,7 @@ TexturalPlanes TexturalStage::frame_planes(const data::Sample& s, const data::Sa
   if (o.inputs == "groundtruth") {
     objects = s.instance;
     for (const auto& ob : s.objects) p.alpha_of[ob.track_id + 1] = ob.alpha;
+    if (gt_normals_) normals = gt_normals_->render(s);  // full frame, then scaled and cropped as a predicted map
   } else {
     char name[32];
     std::snprintf(name, sizeof name, "%05d.png", info->frame);
@@ -361,7 +375,8 @@ StageSpec textural_stage_spec() {
   s.add_options = add_textural_options;
   s.validate = validate_textural;
   // Input locations: the same maps wherever they live (the digest still covers textural.inputs).
-  s.resume_neutral_keys = {"textural.semantic_dir", "textural.geometric_dir", "textural.vgg_weights"};
+  s.resume_neutral_keys = {"textural.semantic_dir", "textural.geometric_dir", "textural.vgg_weights",
+                           "textural.meshes"};
   s.make = [](const TrainConfig& c, const StageContext& ctx) -> std::unique_ptr<Stage> {
     return std::make_unique<TexturalStage>(c, ctx);
   };

@@ -18,6 +18,7 @@
 #include "train/config.hpp"
 #include "train/stage.hpp"
 #include "train/stage_registry.hpp"
+#include "train/stages/textural_normals.hpp"
 #include "train/stages/textural_options.hpp"
 
 namespace sdn::train {
@@ -83,6 +84,7 @@ class TexturalStage : public Stage {
   models::textural::TexturalLossOptions loss_options_;
   std::vector<Phase> phases_;
   std::int64_t step_ = 0;
+  std::unique_ptr<GroundTruthNormals> gt_normals_;      // groundtruth inputs with textural.gt_normals
   std::vector<data::SampleInfo> train_info_;             // per frame of the training split (predicted inputs)
   std::vector<models::textural::TexturalTerms> cached_;  // per micro-batch: phase G's terms for phase D
 };
