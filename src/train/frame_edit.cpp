@@ -86,7 +86,7 @@ models::derender::MeshBank derender_run_meshes(const std::string& run_dir, const
   const std::string ini = dir + "/run.ini";
   if (!sfs::exists(ini))
     throw UsageError("--derender-run: " + ini + " does not exist", "pass a run directory written by `sdn train`");
-  const auto config = parse_train_args({"--config", ini}).config;
+  const auto config = parse_train_args({"--config", ini, "--run-dir", dir}).config;  // a planned run's names none
   if (config.stage != "derender")
     throw UsageError("--derender-run " + dir + " is a `" + config.stage + "` run, not a derender one",
                      "pass the derender run whose `sdn predict` wrote --geometric");
