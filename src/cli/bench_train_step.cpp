@@ -3,6 +3,7 @@
 
 #include <torch/cuda.h>
 
+#include <algorithm>
 #include <chrono>
 #include <random>
 
@@ -14,6 +15,44 @@ namespace {
 // The original's schedule length (100 epochs x 5000 iterations): the poly rate stays ~lr over a benchmark.
 constexpr std::int64_t kScheduleSteps = 500000;
 
+// bench/maskrcnn_step.py's pixel hash (uint32 arithmetic): the Python half builds the same frames bit for bit.
+std::uint32_t pixel_hash(std::uint32_t index, std::uint32_t y, std::uint32_t x, std::uint32_t channel) {
+  std::uint32_t h = (x * 73856093u) ^ (y * 19349663u) ^ (index * 83492791u + channel * 2654435761u);
+  return (h * 73244475u) >> 13;
+}
+
+// A frame for a stage that reads instance planes (Mask R-CNN): hashed RGB and class ids 0..13, and six car/van
+// rectangles (bench/maskrcnn_step.py vehicle_rects, the same formula) as instances 1..6.
+data::Sample vehicle_frame(int index, int width, int height) {
+  data::Sample s;
+  s.index = index, s.item = index, s.width = width, s.height = height;
+  const size_t n = static_cast<size_t>(width) * height;
+  s.rgb.resize(n * 3);
+  s.classes.resize(n);
+  s.instance.assign(n, 0);
+  const auto i = static_cast<std::uint32_t>(index);
+  for (int y = 0; y < height; ++y)
+    for (int x = 0; x < width; ++x) {
+      const size_t p = static_cast<size_t>(y) * width + x;
+      const auto uy = static_cast<std::uint32_t>(y), ux = static_cast<std::uint32_t>(x);
+      for (std::uint32_t c = 0; c < 3; ++c) s.rgb[p * 3 + c] = static_cast<std::uint8_t>(pixel_hash(i, uy, ux, c) % 256);
+      s.classes[p] = static_cast<std::uint8_t>(pixel_hash(i, uy, ux, 3) % 14);
+    }
+  for (int k = 0; k < 6; ++k) {
+    const int w = std::max(4, width / (8 + k)), h = std::max(4, height / (5 + k % 3));
+    const int x0 = (k * width / 6 + index * 7) % std::max(1, width - w);
+    const int y0 = height / 3 + (k % 2) * (height / 6);
+    const std::uint8_t cls = k % 3 == 2 ? 12 : 2;  // Van : Car
+    for (int y = y0; y < std::min(height, y0 + h); ++y)
+      for (int x = x0; x < x0 + w; ++x) {
+        const size_t p = static_cast<size_t>(y) * width + x;
+        s.classes[p] = cls;
+        s.instance[p] = static_cast<std::uint16_t>(k + 1);
+      }
+  }
+  return s;
+}
+
 }  // namespace
 
 TrainStep::TrainStep(const train::TrainConfig& config, torch::Device device, int batch, int height, int width,
@@ -24,7 +63,8 @@ TrainStep::TrainStep(const train::TrainConfig& config, torch::Device device, int
   std::mt19937 gen(static_cast<std::uint32_t>(config.train.seed));
   std::uniform_int_distribution<int> byte(0, 255), cls(0, 13);
   std::vector<data::Sample> samples;
-  for (int i = 0; i < batch; ++i) {
+  for (int i = 0; stage_->fields().instance && i < batch; ++i) samples.push_back(vehicle_frame(i, width, height));
+  for (int i = 0; !stage_->fields().instance && i < batch; ++i) {
     data::Sample s;
     s.index = i, s.width = width, s.height = height;
     s.rgb.resize(static_cast<size_t>(width) * height * 3);

@@ -20,8 +20,10 @@ namespace sdn::cli::bench {
 class TrainStep {
  public:
   // `config` as `sdn train` would use it (stage, model, optimiser); `batch` random height x width frames with
-  // random class ids 0..13 (Misc included, so the ignore index is exercised). `sum` spans the ranks for SyncBN;
-  // `comm` (optional) reduces gradients as the loop does, with `reducer` options.
+  // random class ids 0..13 (Misc included, so the ignore index is exercised); for a stage that reads instance
+  // planes, hashed frames with six car/van instances instead (bench/maskrcnn_step.py builds the same ones).
+  // `sum` spans the ranks for SyncBN; `comm` (optional) reduces gradients as the loop does, with `reducer`
+  // options.
   TrainStep(const train::TrainConfig& config, torch::Device device, int batch, int height, int width,
             dist::CrossRankSum sum, const dist::Communicator* comm = nullptr, dist::ReducerOptions reducer = {});
 

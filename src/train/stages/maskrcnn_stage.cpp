@@ -155,6 +155,7 @@ LossTerms MaskRcnnStage::loss(size_t, size_t, const std::vector<data::Sample>& s
     gens.push_back(gen);
   }
   auto losses = model_->forward_train(torch::stack(images).to(device_), gts, gens);
+  last_rois_ = losses.rois_per_image;
   LossTerms l;
   l.total = losses.total();
   l.terms.emplace_back("loss", l.total.item<double>());

@@ -40,6 +40,8 @@ class MaskRcnnStage : public Stage {
   // Detections of one unaugmented frame, in frame pixels (CPU tensors).
   models::maskrcnn::FrameDetections detect_frame(const data::Sample& sample);
   models::maskrcnn::MaskRcnn& model() { return model_; }
+  // The RoIs per image of the last loss() call (benchmarks compare them with the Python reference's).
+  const std::vector<std::int64_t>& last_rois() const { return last_rois_; }
   // The schedule part that step `step` of `total` trains in.
   size_t part_of(std::int64_t step, std::int64_t total) const;
 
@@ -56,6 +58,7 @@ class MaskRcnnStage : public Stage {
   std::vector<std::string> bn_params_;  // frozen BN weights and biases: never trainable
   std::vector<Phase> phases_;
   std::int64_t step_ = 0;
+  std::vector<std::int64_t> last_rois_;
 };
 
 // The registry entry of the Mask R-CNN stage.
