@@ -21,8 +21,9 @@ std::uint32_t pixel_hash(std::uint32_t index, std::uint32_t y, std::uint32_t x, 
   return (h * 73244475u) >> 13;
 }
 
-// A frame for a stage that reads instance planes (Mask R-CNN): hashed RGB and class ids 0..13, and six car/van
-// rectangles (bench/maskrcnn_step.py vehicle_rects, the same formula) as instances 1..6.
+// A frame for a stage that reads instance planes (Mask R-CNN): hashed RGB and class ids 0..13, and a grid of up
+// to 100 car/van squares of width / 31 pixels as instances 1..N (bench/maskrcnn_step.py vehicle_rects, the same
+// formula): enough vehicles that an untrained RPN's proposals hit some, so the heads get RoIs to work on.
 data::Sample vehicle_frame(int index, int width, int height) {
   data::Sample s;
   s.index = index, s.item = index, s.width = width, s.height = height;
@@ -38,18 +39,18 @@ data::Sample vehicle_frame(int index, int width, int height) {
       for (std::uint32_t c = 0; c < 3; ++c) s.rgb[p * 3 + c] = static_cast<std::uint8_t>(pixel_hash(i, uy, ux, c) % 256);
       s.classes[p] = static_cast<std::uint8_t>(pixel_hash(i, uy, ux, 3) % 14);
     }
-  for (int k = 0; k < 6; ++k) {
-    const int w = std::max(4, width / (8 + k)), h = std::max(4, height / (5 + k % 3));
-    const int x0 = (k * width / 6 + index * 7) % std::max(1, width - w);
-    const int y0 = height / 3 + (k % 2) * (height / 6);
-    const std::uint8_t cls = k % 3 == 2 ? 12 : 2;  // Van : Car
-    for (int y = y0; y < std::min(height, y0 + h); ++y)
-      for (int x = x0; x < x0 + w; ++x) {
-        const size_t p = static_cast<size_t>(y) * width + x;
-        s.classes[p] = cls;
-        s.instance[p] = static_cast<std::uint16_t>(k + 1);
-      }
-  }
+  const int cell = std::max(8, width / 31), step = cell + cell / 5;
+  int k = 0;
+  for (int y0 = 0; y0 + cell <= height; y0 += step)
+    for (int x0 = (index * 7) % step; x0 + cell <= width && k < 100; x0 += step, ++k) {
+      const std::uint8_t cls = k % 3 == 2 ? 12 : 2;  // Van : Car
+      for (int y = y0; y < y0 + cell; ++y)
+        for (int x = x0; x < x0 + cell; ++x) {
+          const size_t p = static_cast<size_t>(y) * width + x;
+          s.classes[p] = cls;
+          s.instance[p] = static_cast<std::uint16_t>(k + 1);
+        }
+    }
   return s;
 }
 

@@ -21,7 +21,7 @@ class TrainStep {
  public:
   // `config` as `sdn train` would use it (stage, model, optimiser); `batch` random height x width frames with
   // random class ids 0..13 (Misc included, so the ignore index is exercised); for a stage that reads instance
-  // planes, hashed frames with six car/van instances instead (bench/maskrcnn_step.py builds the same ones).
+  // planes, hashed frames with a grid of car/van instances instead (bench/maskrcnn_step.py builds the same).
   // `sum` spans the ranks for SyncBN; `comm` (optional) reduces gradients as the loop does, with `reducer`
   // options.
   TrainStep(const train::TrainConfig& config, torch::Device device, int batch, int height, int width,
