@@ -20,9 +20,10 @@ namespace sdn::cli::bench {
 class TrainStep {
  public:
   // `config` as `sdn train` would use it (stage, model, optimiser); `batch` random height x width frames with
-  // random class ids 0..13 (Misc included, so the ignore index is exercised), or, for a stage that reads
-  // instances or objects, `sdn synth` frames that each name a vehicle. `sum` spans the ranks for SyncBN;
-  // `comm` (optional) reduces gradients as the loop does, with `reducer` options.
+  // random class ids 0..13 (Misc included, so the ignore index is exercised); for Mask R-CNN hashed frames with a
+  // grid of car/van instances (bench/maskrcnn_step.py builds the same); for the derenderer `sdn synth` frames that
+  // each name a vehicle. `sum` spans the ranks for SyncBN; `comm` (optional) reduces gradients as the loop does,
+  // with `reducer` options.
   TrainStep(const train::TrainConfig& config, torch::Device device, int batch, int height, int width,
             dist::CrossRankSum sum, const dist::Communicator* comm = nullptr, dist::ReducerOptions reducer = {});
 

@@ -26,6 +26,8 @@ struct SynthConfig {
   std::uint64_t seed = 0;
   int threads = 1;
   bool progress = false;
+  double vehicle_scale = 1.0;
+  double vehicle_presence = -1.0;
   std::string log_level = "info";
 };
 
@@ -48,6 +50,10 @@ opt::Schema<SynthConfig> synth_schema() {
       .add("threads", "frames rendered and encoded in parallel", [](SynthConfig& c) -> auto& { return c.threads; },
            opt::Range{1, 256})
       .add("progress", "show a progress bar", [](SynthConfig& c) -> auto& { return c.progress; })
+      .add("vehicle-scale", "size factor of every car and van (1 = real sizes; a tiny-frame detector demo uses more)",
+           [](SynthConfig& c) -> auto& { return c.vehicle_scale; }, opt::Range{1, 2})
+      .add("vehicle-presence", "probability that a traffic slot holds a vehicle (-1: the standard 0.85 / 0.7)",
+           [](SynthConfig& c) -> auto& { return c.vehicle_presence; }, opt::Range{-1, 1})
       .add("log-level", "trace|debug|info|warn|error|off", [](SynthConfig& c) -> auto& { return c.log_level; },
            opt::Choices{"trace", "debug", "info", "warn", "error", "off"});
   return s;
@@ -70,6 +76,8 @@ data::SynthOptions to_options(const SynthConfig& c) {
   o.seed = c.seed;
   o.threads = c.threads;
   o.progress = c.progress;
+  o.traffic.vehicle_scale = c.vehicle_scale;
+  o.traffic.presence = c.vehicle_presence;
   return o;
 }
 

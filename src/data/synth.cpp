@@ -66,7 +66,7 @@ Frame synth_frame(const SynthOptions& o, const std::string& world, const std::st
                   int camera) {
   if (camera < 0 || camera > (o.layout == Layout::kVkitti1 ? 0 : 1))
     throw UsageError("camera " + std::to_string(camera) + " does not exist in the " + layout_name(o.layout) + " layout");
-  synth::SceneModel scene(o.seed, world);
+  synth::SceneModel scene(o.seed, world, o.traffic);
   const synth::Look look = synth::look_for(scene.key(), variation);
   return synth::render_frame(scene, look, o.layout, world, variation, index, camera, o.width, o.height).frame;
 }

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "data/frame.hpp"
+#include "data/synth_scene.hpp"
 #include "data/vkitti.hpp"
 
 namespace sdn::data {
@@ -27,6 +28,7 @@ struct SynthOptions {
   std::uint64_t seed = 0;
   int threads = 1;
   bool progress = false;                                 // draw a progress bar on stderr while writing
+  synth::Traffic traffic;                                // vehicle size and count (default: the standard scene)
 };
 
 // Every problem with `options` (unknown world or variation names, sizes, frame range beyond a world's length);

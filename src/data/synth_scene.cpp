@@ -65,11 +65,13 @@ struct TrackDraw {
   double width = 0, height = 0, length = 0, dx = 0, dry = 0;
 };
 
-TrackDraw draw_track(std::uint64_t key, int slot, int cycle) {
+TrackDraw draw_track(std::uint64_t key, int slot, int cycle, const Traffic& traffic) {
   KeyedRng rng({key, kTagTrack, static_cast<std::uint64_t>(slot), static_cast<std::uint64_t>(cycle)});
   const SlotSpec spec = slot_spec(slot);
   TrackDraw d;
-  d.present = rng.uniform() < (spec.kind == LaneKind::kLead ? 0.85 : 0.7);
+  // The draw happens either way, so a presence setting leaves every other draw of the track as it was.
+  const double presence = traffic.presence >= 0 ? traffic.presence : spec.kind == LaneKind::kLead ? 0.85 : 0.7;
+  d.present = rng.uniform() < presence;
   const bool van = rng.uniform() < 0.25;
   d.info.track_id = slot + kSlots * cycle;
   d.info.class_id = van ? kVan : kCar;
@@ -80,6 +82,11 @@ TrackDraw draw_track(std::uint64_t key, int slot, int cycle) {
   d.width = round_to(van ? rng.uniform(1.9, 2.1) : rng.uniform(1.6, 1.85), 3);
   d.height = round_to(van ? rng.uniform(1.9, 2.3) : rng.uniform(1.4, 1.6), 3);
   d.length = round_to(van ? rng.uniform(4.6, 5.4) : rng.uniform(3.9, 4.7), 3);
+  if (traffic.vehicle_scale != 1.0) {
+    d.width = round_to(d.width * traffic.vehicle_scale, 3);
+    d.height = round_to(d.height * traffic.vehicle_scale, 3);
+    d.length = round_to(d.length * traffic.vehicle_scale, 3);
+  }
   const bool parked = spec.kind == LaneKind::kParkedLeft || spec.kind == LaneKind::kParkedRight;
   d.dx = rng.uniform(-1, 1) * (parked ? 0.25 : 0.15);
   d.dry = rng.uniform(-1, 1) * (parked ? 0.08 : 0.02);
@@ -131,7 +138,8 @@ double variation_yaw(const std::string& variation) {
   return 0.0;
 }
 
-SceneModel::SceneModel(std::uint64_t seed, const std::string& world) : key_(hash_key({seed, text_key(world)})) {
+SceneModel::SceneModel(std::uint64_t seed, const std::string& world, const Traffic& traffic)
+    : key_(hash_key({seed, text_key(world)})), traffic_(traffic) {
   KeyedRng rng({key_, kTagWorld});
   ego_speed_ = rng.uniform(0.6, 1.0);
   facade_x_ = {-rng.uniform(12.0, 15.0), rng.uniform(12.0, 15.0)};
@@ -143,7 +151,7 @@ std::vector<Vehicle> SceneModel::vehicles(int frame) const {
     double rel = 0;
     int cycle = 0;
     slot_position(key_, ego_speed_, s, frame, rel, cycle);
-    const TrackDraw d = draw_track(key_, s, cycle);
+    const TrackDraw d = draw_track(key_, s, cycle, traffic_);
     if (!d.present) continue;
     SDN_CHECK(d.info.track_id < 255, "synthetic track id " + std::to_string(d.info.track_id) + " >= 255");
     const SlotSpec spec = slot_spec(s);
@@ -176,7 +184,7 @@ std::vector<TrackInfo> SceneModel::tracks(int first, int last) const {
     slot_position(key_, ego_speed_, s, last, rel, c1);
     // Cycles change monotonically with the frame, so [c0, c1] covers every cycle in between.
     for (int c = std::min(c0, c1); c <= std::max(c0, c1); ++c) {
-      const TrackDraw d = draw_track(key_, s, c);
+      const TrackDraw d = draw_track(key_, s, c, traffic_);
       if (d.present) out.push_back(d.info);
     }
   }

@@ -65,13 +65,20 @@ struct TrackInfo {
   const char* color_name = "";
 };
 
+// How much traffic the scene holds (`sdn synth --vehicle-scale/--vehicle-presence`): the defaults are the
+// standard scene; a detector demo on tiny frames asks for bigger vehicles in every slot.
+struct Traffic {
+  double vehicle_scale = 1.0;  // width, height and length of every car and van times this (1 to 2)
+  double presence = -1.0;      // probability that a slot holds a vehicle; < 0: the standard 0.85 lead / 0.7 others
+};
+
 constexpr double kCameraHeight = 1.65;  // metres above the road (KITTI)
 constexpr double kFarClip = 650.0;      // hits farther than this are sky (depth 65535 = 655.35 m)
 constexpr double kRoadHalfWidth = 9.0;  // |x| <= this is Road, beyond is Terrain
 
 class SceneModel {
  public:
-  SceneModel(std::uint64_t seed, const std::string& world);
+  SceneModel(std::uint64_t seed, const std::string& world, const Traffic& traffic = {});
 
   // Every vehicle present at `frame` (sorted by track id). Track ids stay < 255 (2.0.3 stores id + 1 in 8 bits).
   std::vector<Vehicle> vehicles(int frame) const;
@@ -91,6 +98,7 @@ class SceneModel {
 
  private:
   std::uint64_t key_;           // hash of (seed, world)
+  Traffic traffic_;
   double ego_speed_;            // metres per frame
   std::array<double, 2> facade_x_;
 };

@@ -22,7 +22,7 @@ class SequenceWriter {
  public:
   SequenceWriter(const SynthOptions& options, std::string world, std::string variation)
       : options_(options), world_(std::move(world)), variation_(std::move(variation)),
-        scene_(options.seed, world_), look_(look_for(scene_.key(), variation_)) {}
+        scene_(options.seed, world_, options.traffic), look_(look_for(scene_.key(), variation_)) {}
   virtual ~SequenceWriter() = default;
 
   virtual int cameras() const = 0;

@@ -15,7 +15,8 @@ note "making a synthetic dataset with cars and vans in $T"
   --threads 1 --log-level warn > "$T/synth.log" 2>&1 || fail "sdn synth failed" "$T/synth.log"
 "$SDN" pack --src "$T/tree" --out "$SHARDS" --split train --log-level warn > "$T/pack.log" 2>&1 ||
   fail "sdn pack failed" "$T/pack.log"
-# configs/maskrcnn-demo.ini with fewer steps, smaller counts and one image per rank.
+# The demo's model (configs/maskrcnn-demo.ini) with the recipe's parts heads -> 4+ -> all (the schedule without COCO, so
+# the run crosses schedule points), fewer steps, smaller counts and one image per rank.
 cat > "$CONFIG" <<'INI'
 stage = maskrcnn
 [maskrcnn]

@@ -134,6 +134,36 @@ TEST(DataSynth, TrackIdsFitTheEightBitInstanceImageOverTheLongestWorld) {
     for (const auto& v : scene.vehicles(f)) EXPECT_LT(v.track_id, 255);
 }
 
+TEST(DataSynth, TrafficOptionsScaleAndFillTheSlotsAndChangeNothingElse) {
+  synth::SceneModel standard(3, "0001"), dense(3, "0001", synth::Traffic{2.0, 1.0});
+  size_t n_standard = 0, n_dense = 0;
+  for (int f = 0; f < 40; f += 4) {
+    const auto a = standard.vehicles(f), b = dense.vehicles(f);
+    n_standard += a.size();
+    n_dense += b.size();
+    EXPECT_EQ(b.size(), 12u) << "frame " << f;  // presence 1: every slot holds a vehicle
+    // A vehicle of the standard scene is in the dense one at the same place, twice the size, same look.
+    for (const auto& v : a) {
+      auto it = std::find_if(b.begin(), b.end(), [&](const synth::Vehicle& w) { return w.track_id == v.track_id; });
+      ASSERT_NE(it, b.end()) << "track " << v.track_id;
+      EXPECT_EQ(it->class_id, v.class_id);
+      EXPECT_EQ(it->box.bottom.z, v.box.bottom.z);
+      EXPECT_EQ(it->box.ry, v.box.ry);
+      EXPECT_EQ(std::string(it->color_name), v.color_name);
+      EXPECT_NEAR(it->box.width, 2 * v.box.width, 2e-3);
+      EXPECT_NEAR(it->box.length, 2 * v.box.length, 2e-3);
+    }
+  }
+  EXPECT_GT(n_dense, n_standard);
+  // The default Traffic is the standard scene.
+  synth::SceneModel again(3, "0001", synth::Traffic{});
+  for (int f = 0; f < 40; f += 8) {
+    const auto a = standard.vehicles(f), b = again.vehicles(f);
+    ASSERT_EQ(a.size(), b.size());
+    for (size_t k = 0; k < a.size(); ++k) EXPECT_EQ(a[k].box.width, b[k].box.width);
+  }
+}
+
 TEST(DataSynth, WeatherChangesPixelsNotTheWorldAndRotationsMoveTheCamera) {
   const SynthOptions o = options();
   const Frame clone = synth_frame(o, "0006", "clone", 100, 0);

@@ -1,8 +1,15 @@
 // The Mask R-CNN stage's pure parts: COCO-style AP on hand-made cases with known values (matching, 101-point
 // interpolation, thresholds), box and mask IoU, and the staged schedule on a tiny model (schedule points,
 // trainable sets per part with every BN frozen, the transfer part's 1e-2 group, the never-unfreeze quirk),
-// plus the [maskrcnn] validation messages.
+// plus the [maskrcnn] validation messages, and the cache of the vehicle frame list (used, and invalidated when
+// the shards or the pixel threshold change).
 #include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "data/pack.hpp"
+#include "data/shard_set.hpp"
+#include "data_read_util.hpp"
 
 #include "train/stages/maskrcnn_metrics.hpp"
 #include "train/stages/maskrcnn_options.hpp"
@@ -146,4 +153,85 @@ TEST(MaskRcnnStageSchedule, ValidationNamesTheKeys) {
   auto c = tiny_config({});
   stage_options<MaskRcnnStageOptions>(c).image_size = 100;  // not a multiple of 64
   EXPECT_FALSE(validate_maskrcnn(c).empty());
+}
+
+namespace {
+
+// A packed synthetic train split of `frames` frames (every traffic slot filled, so most frames hold vehicles).
+void make_shards(const std::string& root, int frames, int first_frame) {
+  namespace fsys = std::filesystem;
+  fsys::remove_all(root + "/tree");
+  fsys::remove_all(root + "/shards");
+  auto o = sdn::data::testing::tiny_options(sdn::data::Layout::kVkitti1, root + "/tree");
+  o.frames = frames;
+  o.first_frame = first_frame;
+  o.traffic.presence = 1.0;
+  o.traffic.vehicle_scale = 2.0;
+  sdn::data::write_synthetic(o);
+  sdn::data::PackOptions p;
+  p.src = root + "/tree";
+  p.out = root + "/shards";
+  p.threads = 1;
+  p.progress = false;
+  sdn::data::pack(p);
+}
+
+std::vector<std::int64_t> frames_of(const std::vector<sdn::data::Item>& items) {
+  std::vector<std::int64_t> f;
+  for (const auto& it : items) f.push_back(it.frame);
+  return f;
+}
+
+}  // namespace
+
+TEST(MaskRcnnItems, CacheIsUsedAndFollowsTheShards) {
+  sdn::data::testing::TempDir dir;
+  make_shards(dir.path(), 4, 0);
+  const std::string cache = vehicle_items_cache_path(dir.path() + "/run", "train");
+  bool cached = true;
+  {
+    sdn::data::ShardSet set(dir.path() + "/shards", "train");
+    const auto want = frames_of(vehicle_frame_items(set, 50));
+    ASSERT_FALSE(want.empty());
+    EXPECT_EQ(frames_of(cached_vehicle_frame_items(set, 50, cache, true, &cached)), want);
+    EXPECT_FALSE(cached);  // nothing to read yet: computed, then written
+    ASSERT_TRUE(std::filesystem::exists(cache));
+    EXPECT_EQ(frames_of(cached_vehicle_frame_items(set, 50, cache, true, &cached)), want);
+    EXPECT_TRUE(cached);
+
+    // The list really comes from the file: a hand-edited one (same key, one frame only) is what it returns.
+    std::string text = sdn::data::testing::read_text(cache);
+    const auto at = text.find("\nframes ");
+    ASSERT_NE(at, std::string::npos);
+    sdn::data::testing::write_text(cache, text.substr(0, at) + "\nframes 1\n" + std::to_string(want.back()) + "\n");
+    EXPECT_EQ(frames_of(cached_vehicle_frame_items(set, 50, cache, true, &cached)),
+              std::vector<std::int64_t>{want.back()});
+    EXPECT_TRUE(cached);
+
+    // Another pixel threshold is another key: recomputed (and the file rewritten for it).
+    const auto strict = frames_of(vehicle_frame_items(set, 400));
+    EXPECT_EQ(frames_of(cached_vehicle_frame_items(set, 400, cache, true, &cached)), strict);
+    EXPECT_FALSE(cached);
+    // A miss that may not write (write = false) leaves the file as it was: it still holds the 400 list.
+    EXPECT_EQ(frames_of(cached_vehicle_frame_items(set, 50, cache, false, &cached)), want);
+    EXPECT_FALSE(cached);
+    EXPECT_EQ(frames_of(cached_vehicle_frame_items(set, 400, cache, false, &cached)), strict);
+    EXPECT_TRUE(cached);
+
+    // A damaged file is ignored, not trusted.
+    sdn::data::testing::write_text(cache, text.substr(0, at) + "\nframes 3\n0\n");
+    EXPECT_EQ(frames_of(cached_vehicle_frame_items(set, 50, cache, true, &cached)), want);
+    EXPECT_FALSE(cached);
+  }
+  // Re-packed with other frames under the same names: the index (sizes, CRCs, counts) changes, so does the key.
+  make_shards(dir.path(), 6, 10);
+  sdn::data::ShardSet set(dir.path() + "/shards", "train");
+  const auto want = frames_of(vehicle_frame_items(set, 50));
+  EXPECT_EQ(frames_of(cached_vehicle_frame_items(set, 50, cache, true, &cached)), want);
+  EXPECT_FALSE(cached);
+  EXPECT_EQ(frames_of(cached_vehicle_frame_items(set, 50, cache, true, &cached)), want);
+  EXPECT_TRUE(cached);
+  // No cache path (a run without a directory): always read.
+  EXPECT_EQ(frames_of(cached_vehicle_frame_items(set, 50, "", true, &cached)), want);
+  EXPECT_FALSE(cached);
 }

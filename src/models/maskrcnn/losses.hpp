@@ -9,6 +9,7 @@
 
 #include <array>
 #include <string>
+#include <vector>
 
 namespace sdn::models::maskrcnn {
 
@@ -19,6 +20,8 @@ struct MaskRcnnLosses {
   // Names in the order of terms(), as the stage reports them.
   static const std::array<std::string, 5>& names();
   std::array<torch::Tensor, 5> terms() const { return {rpn_class, rpn_bbox, mrcnn_class, mrcnn_bbox, mrcnn_mask}; }
+  // Not a loss: the RoIs the detection target layer sampled per image (the heads' work; benchmarks report it).
+  std::vector<int64_t> rois_per_image;
 };
 
 // rpn_match int [A], rpn_logits [A, 2].

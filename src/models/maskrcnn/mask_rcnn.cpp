@@ -125,7 +125,10 @@ MaskRcnnLosses MaskRcnnImpl::forward_train(const torch::Tensor& images, const st
     }
   }
   const double inv = 1.0 / static_cast<double>(b);
-  return {sum.rpn_class * inv, sum.rpn_bbox * inv, sum.mrcnn_class * inv, sum.mrcnn_bbox * inv, sum.mrcnn_mask * inv};
+  MaskRcnnLosses mean{sum.rpn_class * inv, sum.rpn_bbox * inv, sum.mrcnn_class * inv, sum.mrcnn_bbox * inv,
+                      sum.mrcnn_mask * inv};
+  for (const auto& t : targets) mean.rois_per_image.push_back(t.rois.size(0));
+  return mean;
 }
 
 std::vector<Detections> MaskRcnnImpl::detect(const torch::Tensor& images, const std::vector<ImageWindow>& windows) {

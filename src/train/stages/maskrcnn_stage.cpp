@@ -29,7 +29,6 @@ namespace mr = models::maskrcnn;
 namespace {
 
 constexpr std::uint64_t kSampleStream = 0x4d52434eULL;  // "MRCN": RPN anchor and RoI subsets of one sample
-constexpr int kCar = 2, kVan = 12;                       // 3D-SDN class ids (data/vkitti.hpp)
 
 // SGD that clips the norm of its parameters' gradient first: the original's clip_grad_norm(params, 5) before
 // every optimizer.step(). A subclass, so the checkpoint code still sees (and saves) an SGD.
@@ -71,32 +70,10 @@ torch::Tensor rgb_tensor(const data::Sample& s) {
 
 }  // namespace
 
-std::vector<data::Item> vehicle_frame_items(const data::ShardSet& set, std::int64_t min_pixels) {
-  std::vector<data::Item> out;
-  data::Fields f;
-  f.rgb = false;
-  f.classes = f.instance = true;
-  data::Sample s;
-  std::map<std::uint32_t, std::int64_t> count;
-  for (std::int64_t i = 0; i < set.size(); ++i) {
-    set.read(i, f, s);
-    count.clear();
-    for (size_t p = 0; p < s.classes.size(); ++p) {
-      const int c = s.classes[p];
-      if ((c == kCar || c == kVan) && s.instance[p] != 0) ++count[static_cast<std::uint32_t>(c) << 16 | s.instance[p]];
-    }
-    for (const auto& [key, n] : count)
-      if (n > min_pixels) {
-        out.push_back({i, -1});
-        break;
-      }
-  }
-  return out;
-}
-
 MaskRcnnStage::MaskRcnnStage(const TrainConfig& config, const StageContext& context)
     : config_(config), options_(stage_options<MaskRcnnStageOptions>(config)),
-      model_options_(options_.model(config.train.seed)), device_(context.device), model_(model_options_) {
+      model_options_(options_.model(config.train.seed)), device_(context.device), rank_(context.rank),
+      model_(model_options_) {
   if (options_.bn_init == "damped") damp_batchnorms(*model_);
   const std::string imported = import_initial_weights(*model_, "maskrcnn", config.init);
   if (!imported.empty() && context.rank == 0) spdlog::info("{}", imported);
@@ -131,12 +108,23 @@ std::vector<std::string> MaskRcnnStage::terms() const {
 }
 
 std::shared_ptr<const std::vector<data::Item>> MaskRcnnStage::items(const data::ShardSet& train) {
-  auto items = vehicle_frame_items(train, options_.min_instance_pixels);
+  auto items = vehicle_frames(train);
   if (items.empty())
     throw UsageError("maskrcnn: no frame of the training split holds a car or van instance of more than " +
                          std::to_string(options_.min_instance_pixels) + " pixels",
                      "check data.shards / data.split, or lower maskrcnn.min_instance_pixels");
   return std::make_shared<const std::vector<data::Item>>(std::move(items));
+}
+
+std::vector<data::Item> MaskRcnnStage::vehicle_frames(const data::ShardSet& set) const {
+  const std::string path =
+      config_.run_dir.empty() ? "" : vehicle_items_cache_path(config_.run_dir, set.index().split);
+  bool cached = false;
+  auto items = cached_vehicle_frame_items(set, options_.min_instance_pixels, path, rank_ == 0, &cached);
+  if (rank_ == 0)
+    spdlog::info("maskrcnn: {} of {} {} frames hold a vehicle ({})", items.size(), set.size(), set.index().split,
+                 cached ? "from the cache " + path : "read from the shards");
+  return items;
 }
 
 void MaskRcnnStage::begin_step(std::int64_t step) {
@@ -167,6 +155,7 @@ LossTerms MaskRcnnStage::loss(size_t, size_t, const std::vector<data::Sample>& s
     gens.push_back(gen);
   }
   auto losses = model_->forward_train(torch::stack(images).to(device_), gts, gens);
+  last_rois_ = losses.rois_per_image;
   LossTerms l;
   l.total = losses.total();
   l.terms.emplace_back("loss", l.total.item<double>());
@@ -250,7 +239,7 @@ EvalResult MaskRcnnStage::evaluate(const data::ShardSet& eval, const InferenceOp
                                    const dist::Communicator& comm) {
   const bool was_training = model_->is_training();
   model_->eval();
-  const auto items = vehicle_frame_items(eval, options_.min_instance_pixels);
+  const auto items = vehicle_frames(eval);
   const auto n = options.limit > 0 ? std::min<std::int64_t>(options.limit, items.size()) : static_cast<std::int64_t>(items.size());
   auto range = data::eval_range(n, comm.rank(), comm.size());
   constexpr int kFields = 4;  // class, score, box bits, mask bits

@@ -11,6 +11,7 @@
 #include "train/config.hpp"
 #include "train/stage.hpp"
 #include "train/stage_registry.hpp"
+#include "train/stages/maskrcnn_items.hpp"
 #include "train/stages/maskrcnn_options.hpp"
 
 namespace sdn::train {
@@ -39,6 +40,8 @@ class MaskRcnnStage : public Stage {
   // Detections of one unaugmented frame, in frame pixels (CPU tensors).
   models::maskrcnn::FrameDetections detect_frame(const data::Sample& sample);
   models::maskrcnn::MaskRcnn& model() { return model_; }
+  // The RoIs per image of the last loss() call (benchmarks compare them with the Python reference's).
+  const std::vector<std::int64_t>& last_rois() const { return last_rois_; }
   // The schedule part that step `step` of `total` trains in.
   size_t part_of(std::int64_t step, std::int64_t total) const;
 
@@ -46,16 +49,17 @@ class MaskRcnnStage : public Stage {
   TrainConfig config_;
   MaskRcnnStageOptions options_;
   models::maskrcnn::MaskRcnnOptions model_options_;
+  // The frames of `set` with a vehicle (maskrcnn_items.hpp), through the run's cache; rank 0 writes it.
+  std::vector<data::Item> vehicle_frames(const data::ShardSet& set) const;
+
   torch::Device device_;
+  int rank_ = 0;
   models::maskrcnn::MaskRcnn model_;
   std::vector<std::string> bn_params_;  // frozen BN weights and biases: never trainable
   std::vector<Phase> phases_;
   std::int64_t step_ = 0;
+  std::vector<std::int64_t> last_rois_;
 };
-
-// The frames of `set` with at least one car or van instance of more than `min_pixels` pixels, as whole-frame
-// items in frame order (the original's vkitti_maskrcnn_{train,test}.json lists).
-std::vector<data::Item> vehicle_frame_items(const data::ShardSet& set, std::int64_t min_pixels);
 
 // The registry entry of the Mask R-CNN stage.
 StageSpec maskrcnn_stage_spec();
