@@ -130,8 +130,8 @@ int rank_worker(const BenchStepConfig& c) {
 
 int compare_ranks(const BenchStepConfig& c, const Args& args) {
   std::printf("# %s\n# %s, global batch %d of %dx%d, %d threads in total, %d timed steps per run (after %d warm-up)\n",
-              bench::command_line("sdn bench step", args).c_str(), bench::python_model(c).c_str(), c.batch, c.height, c.width,
-              c.threads, c.steps * c.rounds, c.warmup);
+              bench::command_line("sdn bench step", args).c_str(), bench::python_model(c).c_str(), c.batch, c.height,
+              c.width, c.threads, c.steps * c.rounds, c.warmup);
   const std::string load_before = bench::load_note();
   std::fflush(stdout);
   // The workers read the resolved stage config from a file, so they build exactly this model.

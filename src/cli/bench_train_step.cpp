@@ -69,7 +69,8 @@ data::Sample vehicle_frame(int index, int width, int height) {
     for (int x = 0; x < width; ++x) {
       const size_t p = static_cast<size_t>(y) * width + x;
       const auto uy = static_cast<std::uint32_t>(y), ux = static_cast<std::uint32_t>(x);
-      for (std::uint32_t c = 0; c < 3; ++c) s.rgb[p * 3 + c] = static_cast<std::uint8_t>(pixel_hash(i, uy, ux, c) % 256);
+      for (std::uint32_t c = 0; c < 3; ++c)
+        s.rgb[p * 3 + c] = static_cast<std::uint8_t>(pixel_hash(i, uy, ux, c) % 256);
       s.classes[p] = static_cast<std::uint8_t>(pixel_hash(i, uy, ux, 3) % 14);
     }
   const int cell = std::max(8, width / 31), step = cell + cell / 5;
