@@ -8,6 +8,7 @@
 #include <filesystem>
 
 #include "ckpt/store.hpp"
+#include "train/run_config.hpp"
 #include "core/error.hpp"
 #include "core/exit_codes.hpp"
 #include "core/fs.hpp"
@@ -123,14 +124,10 @@ opt::Schema<InferenceConfig> inference_schema(const std::string& command, const 
 std::int64_t load_trained_stage(const InferenceConfig& ic, train::TrainConfig& cfg,
                                 std::unique_ptr<train::Stage>& stage, const dist::Communicator& comm) {
   if (ic.run_dir.empty()) throw UsageError("run-dir: required", "point --run-dir at a run made by sdn train");
-  const std::string ini = ic.run_dir + "/run.ini";
-  if (!std::filesystem::exists(ini))
-    throw UsageError(ini + " does not exist", "--run-dir must be a run directory written by `sdn train`");
-  // run.ini of a planned run (`sdn plan`) names no run directory: it is this one.
-  std::vector<std::string> train_args = {"--config", ini, "--run-dir", ic.run_dir};
+  std::vector<std::string> overrides;
   for (const auto& [key, value] : ic.stage_keys)
-    if (!value.empty()) train_args.insert(train_args.end(), {"--" + key, value});
-  auto parsed = train::parse_train_args(train_args);
+    if (!value.empty()) overrides.insert(overrides.end(), {"--" + key, value});
+  auto parsed = train::parse_run_config(ic.run_dir, overrides);
   cfg = parsed.config;
   cfg.log_level = ic.log_level;
   torch::set_num_threads(ic.threads);

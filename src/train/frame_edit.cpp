@@ -23,6 +23,7 @@
 #include "train/stage_registry.hpp"
 #include "train/stages/derender_stage.hpp"
 #include "train/stages/textural_stage.hpp"
+#include "train/run_config.hpp"
 
 namespace sdn::train {
 namespace {
@@ -83,10 +84,9 @@ models::derender::MeshBank derender_run_meshes(const std::string& run_dir, const
                        "pass --derender-run RUN, the run whose `sdn predict` wrote it");
     dir = up.string();
   }
-  const std::string ini = dir + "/run.ini";
-  if (!sfs::exists(ini))
-    throw UsageError("--derender-run: " + ini + " does not exist", "pass a run directory written by `sdn train`");
-  const auto config = parse_train_args({"--config", ini, "--run-dir", dir}).config;  // a planned run's names none
+  if (!sfs::exists(dir + "/run.ini"))
+    throw UsageError("--derender-run: " + dir + "/run.ini does not exist", "pass a run directory written by `sdn train`");
+  const auto config = parse_run_config(dir).config;
   if (config.stage != "derender")
     throw UsageError("--derender-run " + dir + " is a `" + config.stage + "` run, not a derender one",
                      "pass the derender run whose `sdn predict` wrote --geometric");
