@@ -1,9 +1,7 @@
 // `sdn plan`: stage config + cluster profile + measured throughput -> candidate job shapes (optionally probed
 // with `sbatch --test-only`), the chosen one's job script, and a run directory. Nothing outside RUN is written.
 #include <sys/stat.h>
-#include <unistd.h>
 
-#include <climits>
 #include <cmath>
 #include <cstdio>
 #include <ctime>
@@ -19,6 +17,7 @@
 #include "slurm/galyleo.hpp"
 #include "slurm/job_script.hpp"
 #include "slurm/plan.hpp"
+#include "slurm/plan_probe.hpp"
 #include "slurm/rank_cpus.hpp"
 #include "slurm/run_setup.hpp"
 #include "slurm/run_dir.hpp"
@@ -146,47 +145,6 @@ std::vector<std::string> validate(const PlanConfig& c) {
   return e;
 }
 
-// Replaces start times with the scheduler's answer; shapes it rejects become infeasible with its message.
-void probe(const ClusterProfile& cluster, const PlanInputs& in, std::vector<Candidate>& cs) {
-  for (auto& c : cs) {
-    if (!c.feasible) continue;
-    const Partition* p = cluster.find(c.shape.partition);
-    std::vector<std::string> argv = {"sbatch", "--test-only", "--partition=" + c.shape.partition,
-                                     "--nodes=" + std::to_string(c.shape.nodes),
-                                     "--ntasks-per-node=" + std::to_string(c.shape.gpus_per_node),
-                                     cluster.gpu_bind == "task" ? "--gpus-per-task=1"
-                                                                : "--gpus-per-node=" + std::to_string(c.shape.gpus_per_node),
-                                     "--cpus-per-task=" + std::to_string(p->cores_per_gpu),
-                                     "--time=" + parse::format_walltime(c.shape.walltime_s), "--wrap=true"};
-    if (!cluster.account.empty()) argv.push_back("--account=" + cluster.account);
-    auto r = run_command(argv);
-    auto start = parse_test_only_start(r.err + r.out);
-    if (!start) {
-      c.feasible = false;
-      c.why_not = "scheduler: " + parse::trim(r.err.empty() ? r.out : r.err);
-      continue;
-    }
-    c = evaluate_shape(cluster, in, c.shape, std::max<std::int64_t>(*start, in.now));
-    c.probed = true;
-  }
-}
-
-// The user's jobs already in the queue, per partition, except this run's own (a re-plan continues or replaces
-// them); the note says what was counted, or why nothing was (no scheduler answered).
-std::string read_user_queue(const std::string& job_name, std::map<std::string, QueueUsage>& out) {
-  try {
-    out = usage_by_partition(squeue_user_jobs(), job_name);
-    return "counted your jobs already in the queue (squeue --me, not this run's) against the per-user limits: " +
-           describe_usage(out);
-  } catch (const Error& e) {
-    // Slurm's last line says why (a fatal error after its DNS and config lookups).
-    const std::string& m = e.message();
-    const auto nl = m.find_last_of('\n');
-    const std::string why = nl == std::string::npos ? m : "squeue --me: " + m.substr(nl + 1);
-    return "your jobs already in the queue are not counted against the per-user limits (" + why + ")";
-  }
-}
-
 // The options a reshaping chain's jobs re-plan with (`sdn submit --after`, one per line in RUN/jobs/replan.args):
 // this plan's, with the throughput as the measured numbers and the profile as an absolute path, so a re-plan
 // hours later does not depend on files that may have changed or on the working directory.
@@ -293,7 +251,7 @@ static int plan_impl(const Args& args, PlannedStage* estimate) {
   if (!cfg.ignore_queue) notes.push_back(read_user_queue(job_name, in.queued));
 
   auto candidates = plan_candidates(cluster, in);
-  if (cfg.probe) probe(cluster, in, candidates);
+  if (cfg.probe) probe_start_times(cluster, in, candidates);
   const int best = pick_best(candidates);
   const std::string table = "cluster " + cluster.name + " (" + cluster.origin + "); throughput from " + source + "\n" +
                             format_plan_table(in, candidates, best);
